@@ -1,0 +1,1 @@
+"""Spark engine: distributed read, stage pipeline and per-partition writers."""
