@@ -1,0 +1,5 @@
+import sys
+
+from spark_seis.cli.main import main
+
+sys.exit(main())
