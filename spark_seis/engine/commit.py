@@ -1,0 +1,110 @@
+"""Exactly-once file outputs from Spark tasks.
+
+A task writes to a staging name that carries its attempt id and renames it into
+place only when the whole output is complete, as Spark's own file committers do.
+A failed attempt leaves at most a staging file, which later attempts and reruns
+remove; readers never see a half-written file under the final name.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterator
+
+STAGING_SUFFIX = ".inprogress"
+
+
+def task_attempt_tag() -> str:
+    """Unique per task attempt inside Spark, per process outside it."""
+    try:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+    except ImportError:  # pragma: no cover - pyspark is a dependency
+        ctx = None
+    if ctx is None:
+        return f"driver-{os.getpid()}"
+    return (f"s{ctx.stageId()}-p{ctx.partitionId()}-a{ctx.attemptNumber()}"
+            f"-t{ctx.taskAttemptId()}")
+
+
+def staging_path(final: Path, tag: str | None = None) -> Path:
+    return final.with_name(f".{final.name}.{tag or task_attempt_tag()}{STAGING_SUFFIX}")
+
+
+def remove_stale_staging(final: Path) -> list[Path]:
+    """Delete staging files of earlier attempts at ``final``; returns what went."""
+    removed = []
+    for stale in final.parent.glob(f".{final.name}.*{STAGING_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
+
+
+@contextlib.contextmanager
+def output_lock(final: Path, wait: bool = False) -> Iterator[None]:
+    """Inter-process lock on one output: a second writer is refused (or waits).
+
+    HDF5 files are corrupted by a second writer even while the first holds its
+    own lock, so two jobs writing the same event must never interleave.
+    """
+    lock_file = final.with_name(f".{final.name}.lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise OutputBusyError(
+                f"{final} is being written by another process; "
+                "two jobs must not write the same event at once") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+class OutputBusyError(RuntimeError):
+    """Another process holds the writer lock of an output file."""
+
+
+@contextlib.contextmanager
+def atomic_output(final: Path | str, wait_for_lock: bool = False) -> Iterator[Path]:
+    """Yield a staging path; on success it replaces ``final`` atomically.
+
+    On any exception the staging file is removed and ``final`` is untouched.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(final, wait=wait_for_lock):
+        remove_stale_staging(final)
+        staging = staging_path(final)
+        try:
+            yield staging
+            if staging.exists():
+                _fsync(staging)
+                os.replace(staging, final)
+                _fsync_dir(final.parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
