@@ -191,4 +191,5 @@ def window_from_dict(doc: dict[str, Any]) -> Window:
 
 def windows_to_dicts(windows: dict[str, list[Window]]
                      ) -> dict[str, list[dict[str, Any]]]:
-    return {c: [window_to_dict(w) for w in ws] for c, ws in windows.items()}
+    return {c: [w if isinstance(w, dict) else window_to_dict(w) for w in ws]
+            for c, ws in windows.items()}
