@@ -7,9 +7,16 @@ picked on our output match Pyatoa's.
 """
 from __future__ import annotations
 
-from obspy import Inventory, Stream
+import functools
+
+import numpy as np
+import scipy.signal
+from obspy import Inventory, Stream, Trace
 from obspy.core.event import Event
+from obspy.core.inventory import Response
 from obspy.geodetics import gps2dist_azimuth
+from obspy.signal import filter as _sigfilter
+from obspy.signal.detrend import simple as _detrend_simple
 
 from spark_seis.processing.errors import StageError
 from spark_seis.workflow.config import Config
@@ -47,6 +54,98 @@ def distance_and_baz(event: Event, inv: Inventory, network: str,
     return dist_m / 1000.0, baz
 
 
+# ---------------------------------------------------------------------------
+# Same numerical kernels ObsPy's Trace.detrend/taper/filter dispatch to, called
+# directly: ObsPy resolves them through package entry points on every call
+# (~20 ms per station in importlib.metadata). Results are bit-identical
+# (tests/test_misfit_perf.py).
+def _float(data: np.ndarray) -> np.ndarray:
+    return data if np.issubdtype(data.dtype, np.floating) else \
+        np.require(data, dtype=np.float64)
+
+
+def demean(tr: Trace) -> None:
+    tr.data = scipy.signal.detrend(tr.data, type="constant")
+
+
+def detrend_simple(tr: Trace) -> None:
+    tr.data = _detrend_simple(tr.data)
+
+
+@functools.lru_cache(maxsize=64)
+def _hann_taper(npts: int, max_percentage: float) -> np.ndarray:
+    wlen = min(int(max_percentage * npts), int(npts / 2))
+    n = 2 * wlen if 2 * wlen == npts else 2 * wlen + 1
+    sides = scipy.signal.windows.hann(n)
+    taper = np.hstack((sides[:wlen], np.ones(npts - 2 * wlen),
+                       sides[len(sides) - wlen:]))
+    taper.flags.writeable = False
+    return taper
+
+
+def taper(tr: Trace, max_percentage: float) -> None:
+    """Hann taper on both ends, as Trace.taper(max_percentage)."""
+    tr.data = _float(tr.data)
+    tr.data *= _hann_taper(tr.stats.npts, float(max_percentage))
+
+
+def _filter_trace(tr: Trace, min_period, max_period, corners, zerophase):
+    df = tr.stats.sampling_rate
+    if min_period and max_period:
+        tr.data = _sigfilter.bandpass(tr.data, 1.0 / max_period,
+                                      1.0 / min_period, df=df,
+                                      corners=corners, zerophase=zerophase)
+    elif min_period:
+        tr.data = _sigfilter.lowpass(tr.data, 1.0 / min_period, df=df,
+                                     corners=corners, zerophase=zerophase)
+    elif max_period:
+        tr.data = _sigfilter.highpass(tr.data, 1.0 / max_period, df=df,
+                                      corners=corners, zerophase=zerophase)
+
+
+class CachedResponse(Response):
+    """Response whose evalresp spectrum is cached per (channel, dt, nfft,
+    output): the same channel is deconvolved for every event and iteration.
+    Returns copies, because ObsPy inverts the spectrum in place."""
+
+    def __init__(self, response: Response, key: str) -> None:
+        super().__init__(resource_id=response.resource_id,
+                         instrument_sensitivity=response.instrument_sensitivity,
+                         instrument_polynomial=response.instrument_polynomial,
+                         response_stages=response.response_stages)
+        self._key = key
+
+    def get_evalresp_response(self, t_samp, nfft, output="VEL", **kwargs):
+        if kwargs:
+            return super().get_evalresp_response(t_samp, nfft, output,
+                                                 **kwargs)
+        resp, freqs = _evalresp(self, self._key, float(t_samp), int(nfft),
+                                output)
+        return resp.copy(), freqs.copy()
+
+
+_EVALRESP: dict = {}
+_EVALRESP_MAX = 48  # ~48 x 16k complex spectra: bounded memory per worker
+
+
+def _evalresp(resp: CachedResponse, key: str, t_samp: float, nfft: int,
+              output: str):
+    k = (key, t_samp, nfft, output)
+    hit = _EVALRESP.get(k)
+    if hit is None:
+        hit = Response.get_evalresp_response(resp, t_samp, nfft, output)
+        if len(_EVALRESP) >= _EVALRESP_MAX:
+            _EVALRESP.pop(next(iter(_EVALRESP)))
+        _EVALRESP[k] = hit
+    return hit
+
+
+def _response_key(tr: Trace, resp: Response) -> str:
+    sens = resp.instrument_sensitivity
+    return (f"{tr.id}|{getattr(sens, 'value', None)}|"
+            f"{getattr(sens, 'frequency', None)}|{len(resp.response_stages)}")
+
+
 def apply_filter(st: Stream, min_period: float | None,
                  max_period: float | None, corners: int = 2,
                  zerophase: bool = True) -> Stream:
@@ -72,8 +171,11 @@ def remove_response(st: Stream, inv: Inventory, output: str,
                          "response with", "failed:response")
     for tr in st:
         try:
-            tr.remove_response(inventory=inv, output=output,
-                               water_level=water_level, plot=False)
+            resp = inv.get_response(tr.id, tr.stats.starttime)
+            tr.stats.response = CachedResponse(resp, _response_key(tr, resp))
+            tr.remove_response(output=output, water_level=water_level,
+                               plot=False)
+            del tr.stats.response
         except Exception as exc:  # obspy raises ValueError/Exception variants
             raise StageError("preprocess", f"cannot remove response of "
                              f"{tr.id}: {exc}", "failed:response") from exc
@@ -99,8 +201,9 @@ def preprocess(st: Stream, config: Config, inv: Inventory | None = None,
     if config.remove_response and stream_type == "obs":
         remove_response(out, inv, config.unit_output, config.water_level)
 
-    out.detrend("demean")
-    out.taper(config.taper_percentage)
+    for tr in out:
+        demean(tr)
+        taper(tr, config.taper_percentage)
 
     if config.rotate_to_rtz:
         if baz is None:
@@ -114,9 +217,15 @@ def preprocess(st: Stream, config: Config, inv: Inventory | None = None,
                              "failed:rotate") from exc
 
     if config.min_period or config.max_period:
-        apply_filter(out, config.min_period, config.max_period,
-                     config.filter_corners, config.zerophase)
-        out.detrend("simple")
-        out.detrend("demean")
-        out.taper(config.taper_percentage)
+        for tr in out:
+            _filter_trace(tr, config.min_period, config.max_period,
+                          config.filter_corners, config.zerophase)
+            detrend_simple(tr)
+            demean(tr)
+            taper(tr, config.taper_percentage)
+            tr.stats.processing = list(tr.stats.get("processing", [])) + [
+                f"spark_seis: filter(options={{'min_period': "
+                f"{config.min_period}, 'max_period': {config.max_period}, "
+                f"'corners': {config.filter_corners}, 'zerophase': "
+                f"{config.zerophase}}})"]
     return out
