@@ -1,0 +1,117 @@
+"""Database: a thin handle tying a pymongo-compatible database to the CRUD functions.
+
+All logic lives in the crud_* modules as plain functions so Spark executors can
+use the pieces without a handle; this class only keeps client, name, schema,
+default wf collection and the storage root together.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from bson import ObjectId
+
+from . import crud_create, crud_delete, crud_read, crud_update, ingest, maintenance
+from .client import mask_uri
+from .schema import Schema, check_wf_collection, default_schema
+
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
+    "wf_TimeSeries": [([("source_id", 1)], {}), ([("site_id", 1)], {}),
+                      ([("channel_id", 1)], {}), ([("dir", 1), ("dfile", 1)], {}),
+                      ([("data_tag", 1)], {}), ([("net", 1), ("sta", 1), ("chan", 1)], {})],
+    "wf_Seismogram": [([("source_id", 1)], {}), ([("site_id", 1)], {}),
+                      ([("dir", 1), ("dfile", 1)], {}), ([("data_tag", 1)], {}),
+                      ([("net", 1), ("sta", 1)], {})],
+    "elog": [([("wf_TimeSeries_id", 1)], {}), ([("wf_Seismogram_id", 1)], {})],
+    "history": [([("wf_TimeSeries_id", 1)], {}), ([("wf_Seismogram_id", 1)], {})],
+    "source": [([("event_id", 1)], {})],
+    "site": [([("net", 1), ("sta", 1), ("loc", 1), ("starttime", 1), ("endtime", 1)],
+              {"unique": True})],
+    "channel": [([("net", 1), ("sta", 1), ("loc", 1), ("chan", 1), ("starttime", 1),
+                  ("endtime", 1)], {"unique": True})],
+    "fs.chunks": [([("files_id", 1), ("n", 1)], {"unique": True})],
+}
+
+
+class Database:
+    """MsPASS-style handle: ``Database(client, 'name', db_schema='wf_Seismogram')``."""
+
+    def __init__(self, client: Any, name: str, *, db_schema: str = "wf_TimeSeries",
+                 schema: Schema | str | Path | None = None,
+                 storage_root: str | Path = "wf_data", create_indexes: bool = True) -> None:
+        self.client = client
+        self.name = name
+        self.wf_collection = check_wf_collection(db_schema)
+        self.schema = schema if isinstance(schema, Schema) else (
+            Schema.load(schema) if schema else default_schema())
+        self.storage_root = str(Path(storage_root).absolute())
+        self.db = client[name]
+        if create_indexes:
+            self.ensure_indexes()
+
+    def ensure_indexes(self) -> None:
+        """Indexes on the keys reads and upserts use (idempotent)."""
+        for coll, specs in INDEXES.items():
+            for keys, opts in specs:
+                self.db[coll].create_index(keys, **opts)
+
+    def __getitem__(self, collection: str) -> Any:
+        return self.db[collection]
+
+    def __getattr__(self, collection: str) -> Any:
+        if collection.startswith("_"):
+            raise AttributeError(collection)
+        return self.db[collection]
+
+    def __repr__(self) -> str:
+        return (f"Database({mask_uri(repr(self.client))}, {self.name!r}, "
+                f"db_schema={self.wf_collection!r})")
+
+    # --- create -----------------------------------------------------------
+    def save_data(self, obj: Any, **kwargs: Any) -> Any:
+        return crud_create.save_data(self, obj, **kwargs)
+
+    def save_ensemble_data(self, ens: Any, **kwargs: Any) -> Any:
+        return crud_create.save_ensemble_data(self, ens, **kwargs)
+
+    def save_ensemble_data_binary_file(self, ens: Any, **kwargs: Any) -> Any:
+        return crud_create.save_ensemble_data_binary_file(self, ens, **kwargs)
+
+    def save_catalog(self, catalog: Any) -> ingest.IngestReport:
+        return ingest.save_catalog(self, catalog)
+
+    def save_inventory(self, inventory: Any) -> dict[str, ingest.IngestReport]:
+        return ingest.save_inventory(self, inventory)
+
+    def index_mseed(self, path: str | Path, **kwargs: Any) -> ingest.IngestReport:
+        return ingest.index_mseed(self, path, **kwargs)
+
+    # --- read -------------------------------------------------------------
+    def read_data(self, id_or_doc: ObjectId | Mapping[str, Any], **kwargs: Any) -> Any:
+        return crud_read.read_data(self, id_or_doc, **kwargs)
+
+    def read_ensemble_data(self, ids_or_cursor: Iterable[Any], **kwargs: Any) -> Any:
+        return crud_read.read_ensemble_data(self, ids_or_cursor, **kwargs)
+
+    def read_ensemble_data_group(self, ids_or_cursor: Iterable[Any], **kwargs: Any) -> Any:
+        return crud_read.read_ensemble_data_group(self, ids_or_cursor, **kwargs)
+
+    def read_to_dataframe(self, query_or_cursor: Any, **kwargs: Any) -> Any:
+        return crud_read.read_to_dataframe(self, query_or_cursor, **kwargs)
+
+    def read_to_arrow(self, query_or_cursor: Any, **kwargs: Any) -> Any:
+        return crud_read.read_to_arrow(self, query_or_cursor, **kwargs)
+
+    # --- update / delete / maintenance -------------------------------------
+    def update_metadata(self, obj: Any, **kwargs: Any) -> Any:
+        return crud_update.update_metadata(self, obj, **kwargs)
+
+    def delete_data(self, wf_id: Any, **kwargs: Any) -> bool:
+        return crud_delete.delete_data(self, wf_id, **kwargs)
+
+    def verify(self, collection: str | None = None, query: Mapping | None = None) -> dict:
+        return maintenance.verify(self, collection, query)
+
+    def clean(self, collection: str | None = None, query: Mapping | None = None,
+              **kwargs: Any) -> dict:
+        return maintenance.clean(self, collection, query, **kwargs)

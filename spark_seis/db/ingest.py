@@ -1,0 +1,225 @@
+"""Ingest: QuakeML -> source, StationXML -> site + channel, MiniSEED files -> wf_TimeSeries.
+
+ObsPy parses the formats (we write no parser). Instrument responses are kept as
+StationXML text and parsed again with ObsPy when needed (never pickled). A
+malformed file raises one clear error naming it and stores nothing; a single bad
+event or channel is skipped and reported, the rest are saved.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+
+from . import sample_io
+
+if TYPE_CHECKING:
+    from obspy import Catalog, Inventory
+
+    from .database import Database
+
+FAR_FUTURE = 32503680000.0  # 3000-01-01: stands for an open-ended StationXML epoch
+
+
+class IngestError(ValueError):
+    """A whole input file could not be parsed."""
+
+
+@dataclass
+class IngestReport:
+    saved: int = 0
+    duplicates: int = 0
+    skipped: list[str] = field(default_factory=list)
+    ids: list[ObjectId] = field(default_factory=list)
+
+
+def _read(kind: str, reader: Any, source: Any) -> Any:
+    try:
+        return reader(source)
+    except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for bad files
+        name = source if isinstance(source, (str, os.PathLike)) else type(source).__name__
+        raise IngestError(f"cannot read {kind} from {name}: {type(exc).__name__}: {exc}") from None
+
+
+def _epoch(t: Any, default: float) -> float:
+    return default if t is None else float(t.timestamp)
+
+
+def save_catalog(db: "Database", catalog: "Catalog | str | os.PathLike") -> IngestReport:
+    """Events -> ``source`` documents, upserted on ``event_id`` (rerun-safe)."""
+    from obspy import Catalog, read_events
+    from obspy.core.event import Catalog as _Cat
+
+    cat = catalog if isinstance(catalog, Catalog) else _read("QuakeML", read_events, catalog)
+    report = IngestReport()
+    for i, event in enumerate(cat):
+        origin = event.preferred_origin() or (event.origins[0] if event.origins else None)
+        event_id = str(event.resource_id).split("/")[-1] or str(event.resource_id)
+        if origin is None or origin.latitude is None or origin.longitude is None:
+            report.skipped.append(f"event {i} ({event.resource_id}): no origin with lat/lon")
+            continue
+        magnitude = event.preferred_magnitude() or (
+            event.magnitudes[0] if event.magnitudes else None)
+        buf = io.BytesIO()
+        _Cat(events=[event]).write(buf, format="QUAKEML")
+        doc = {"lat": float(origin.latitude), "lon": float(origin.longitude),
+               "depth": None if origin.depth is None else float(origin.depth) / 1000.0,
+               "time": float(origin.time.timestamp), "event_id": event_id,
+               "magnitude": None if magnitude is None else float(magnitude.mag),
+               "magnitude_type": None if magnitude is None else magnitude.magnitude_type,
+               "quakeml": buf.getvalue().decode("utf-8")}
+        res = db.db["source"].find_one_and_update(
+            {"event_id": event_id}, {"$set": doc}, upsert=True, return_document=True)
+        report.saved += 1
+        report.ids.append(res["_id"] if res else db.db["source"].find_one({"event_id": event_id})["_id"])
+    return report
+
+
+def _channel_stationxml(inv: "Inventory", net: Any, sta: Any, cha: Any) -> str:
+    sub = inv.select(network=net.code, station=sta.code, location=cha.location_code,
+                     channel=cha.code, starttime=cha.start_date, endtime=cha.end_date)
+    # keep only this epoch even when several share the codes
+    for n in sub:
+        for s in n:
+            s.channels = [c for c in s.channels if c.start_date == cha.start_date]
+    buf = io.BytesIO()
+    sub.write(buf, format="STATIONXML")
+    return buf.getvalue().decode("utf-8")
+
+
+def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -> dict[str, IngestReport]:
+    """Stations -> ``site`` (one per net/sta/loc epoch), channels -> ``channel``.
+
+    lat/lon in degrees, elev in km, hang = azimuth, vang = dip + 90 (from vertical
+    up), response as StationXML text. An exact duplicate (net, sta, loc[, chan],
+    starttime, endtime) is refused and counted in ``duplicates``.
+    """
+    from obspy import Inventory, read_inventory
+
+    inv = inventory if isinstance(inventory, Inventory) else _read(
+        "StationXML", read_inventory, inventory)
+    site, chan = IngestReport(), IngestReport()
+    for net in inv:
+        for sta in net:
+            sta_t0 = _epoch(sta.start_date, 0.0)
+            sta_t1 = _epoch(sta.end_date, FAR_FUTURE)
+            locs = sorted({c.location_code for c in sta.channels}) or [""]
+            for loc in locs:
+                key = {"net": net.code, "sta": sta.code, "loc": loc,
+                       "starttime": sta_t0, "endtime": sta_t1}
+                if db.db["site"].find_one(key) is not None:
+                    site.duplicates += 1
+                    continue
+                doc = {**key, "lat": float(sta.latitude), "lon": float(sta.longitude),
+                       "elev": float(sta.elevation) / 1000.0}
+                site.ids.append(db.db["site"].insert_one(doc).inserted_id)
+                site.saved += 1
+            for cha in sta.channels:
+                name = f"{net.code}.{sta.code}.{cha.location_code}.{cha.code}"
+                key = {"net": net.code, "sta": sta.code, "loc": cha.location_code,
+                       "chan": cha.code, "starttime": _epoch(cha.start_date, sta_t0),
+                       "endtime": _epoch(cha.end_date, sta_t1)}
+                if db.db["channel"].find_one(key) is not None:
+                    chan.duplicates += 1
+                    continue
+                try:
+                    doc = {**key, "lat": float(cha.latitude), "lon": float(cha.longitude),
+                           "elev": float(cha.elevation) / 1000.0,
+                           "edepth": float(cha.depth or 0.0) / 1000.0,
+                           "hang": float(cha.azimuth), "vang": float(cha.dip) + 90.0,
+                           "sampling_rate": None if cha.sample_rate is None else float(cha.sample_rate),
+                           "response_stationxml": _channel_stationxml(inv, net, sta, cha)}
+                except (TypeError, ValueError) as exc:
+                    chan.skipped.append(f"channel {name}: {type(exc).__name__}: {exc}")
+                    continue
+                chan.ids.append(db.db["channel"].insert_one(doc).inserted_id)
+                chan.saved += 1
+    return {"site": site, "channel": chan}
+
+
+def channel_response(channel_doc: dict) -> Any:
+    """The obspy Response of a channel document, parsed from its StationXML text."""
+    from obspy import read_inventory
+
+    text = channel_doc.get("response_stationxml")
+    if not text:
+        raise ValueError(f"channel {channel_doc.get('_id')} has no response_stationxml")
+    inv = read_inventory(io.BytesIO(text.encode("utf-8")), format="STATIONXML")
+    return inv[0][0][0].response
+
+
+def index_mseed(db: "Database", path: str | os.PathLike, *,
+                data_tag: str | None = None) -> IngestReport:
+    """One wf_TimeSeries document per contiguous run of records of one channel.
+
+    The file stays as it is: documents hold dir/dfile relative to the storage root,
+    foff/nbytes of the records and ``format: mseed``. Links site/channel ids when
+    a matching channel epoch exists.
+    """
+    from obspy import read
+    from obspy.io.mseed.util import get_record_information
+
+    root = Path(db.storage_root).resolve()
+    full = Path(path).resolve()
+    if root not in full.parents:
+        raise sample_io.StoragePathError(
+            f"refusing to index {full}: outside the storage root {root}")
+    rel = full.relative_to(root)
+    dir_, dfile = str(rel.parent) if str(rel.parent) != "." else "", rel.name
+    size = full.stat().st_size
+    report = IngestReport()
+    runs: list[dict] = []
+    with open(full, "rb") as fh:
+        offset = 0
+        while offset < size:
+            try:
+                info = get_record_information(fh, offset)
+                fh.seek(offset)
+                head = read(io.BytesIO(fh.read(info["record_length"])), format="MSEED",
+                            headonly=True)[0].stats
+            except Exception as exc:  # noqa: BLE001
+                report.skipped.append(f"{full}: unreadable record at offset {offset}: {exc}")
+                break
+            seed = (head.network, head.station, head.location, head.channel)
+            if runs and runs[-1]["seed"] == seed:
+                runs[-1]["nbytes"] += info["record_length"]
+            else:
+                runs.append({"seed": seed, "foff": offset, "nbytes": info["record_length"]})
+            offset += info["record_length"]
+    for run in runs:
+        fh_bytes = full.open("rb")
+        with fh_bytes:
+            fh_bytes.seek(run["foff"])
+            try:
+                data, dt, t0 = sample_io.mseed_to_array(fh_bytes.read(run["nbytes"]),
+                                                        f"{full} @ {run['foff']}")
+            except sample_io.SampleReadError as exc:
+                report.skipped.append(str(exc))
+                continue
+        net, sta, loc, cha = run["seed"]
+        doc = {"net": net, "sta": sta, "loc": loc, "chan": cha, "npts": int(data.size),
+               "delta": dt, "sampling_rate": 1.0 / dt, "starttime": t0,
+               "time_standard": "UTC", "storage_mode": "file", "format": sample_io.MSEED,
+               "dir": dir_, "dfile": dfile, "foff": run["foff"], "nbytes": run["nbytes"]}
+        if data_tag is not None:
+            doc["data_tag"] = data_tag
+        epoch = {"starttime": {"$lte": t0}, "endtime": {"$gte": t0}}
+        ch = db.db["channel"].find_one({"net": net, "sta": sta, "loc": loc, "chan": cha, **epoch})
+        if ch is not None:
+            doc["channel_id"] = ch["_id"]
+        si = db.db["site"].find_one({"net": net, "sta": sta, "loc": loc, **epoch})
+        if si is not None:
+            doc["site_id"] = si["_id"]
+        key = {"dir": dir_, "dfile": dfile, "foff": run["foff"]}
+        existing = db.db["wf_TimeSeries"].find_one(key)
+        if existing is not None:
+            report.duplicates += 1
+            report.ids.append(existing["_id"])
+            continue
+        report.ids.append(db.db["wf_TimeSeries"].insert_one(doc).inserted_id)
+        report.saved += 1
+    return report
