@@ -1,0 +1,126 @@
+"""Our side of bench_misfit.py: time spark_seis process_station on NZ.BFZ.
+
+Runs in the project's (or the bench) venv. Prints one JSON document on stdout.
+
+    python bench/_ours_side.py --data DIR --n 10 [--tt cold|warm] [--profile OUT.prof]
+
+--tt cold (default) clears every per-process cache in spark_seis.processing
+(travel times, instrument responses, ...) before every station, so each timed
+call pays what a never-seen station would; only the TauP model stays loaded
+(once per worker process, by design).
+--tt warm keeps the cache (the same source-receiver path again, e.g. a re-run
+of one station with new synthetics, or stations on a shared distance grid).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--tt", choices=("cold", "warm"), default="cold")
+    ap.add_argument("--profile", default=None)
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    t_import = time.perf_counter()
+    import obspy
+    from spark_seis.processing import _pyflex_compat as compat
+    from spark_seis.processing.station import process_station
+    from spark_seis.workflow.config import Config
+    t_import = time.perf_counter() - t_import
+
+    data = args.data
+    inv = obspy.read_inventory(str(data / "test_dataless_NZ_BFZ.xml"))
+    event = obspy.read_events(str(data / "test_catalog_2018p130600.xml"))[0]
+    st_obs = obspy.read(str(data / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
+    st_syn = obspy.read(str(data / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    config = Config(event_id="2018p130600", min_period=10, max_period=100)
+
+    keep = {"taup_model"}  # loaded once per worker process, by design
+    # plain-dict caches keyed by station/channel (lru_caches are found by themselves)
+    dict_caches = {"spark_seis.processing.preprocess": ["_EVALRESP"]}
+
+    def clear_station_caches():
+        for name, mod in list(sys.modules.items()):
+            if not name.startswith("spark_seis.processing"):
+                continue
+            for attr, value in vars(mod).items():
+                if attr not in keep and callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+            for attr in dict_caches.get(name, []):
+                getattr(mod, attr, {}).clear()
+
+    def one():
+        if args.tt == "cold":
+            clear_station_caches()
+        return process_station(st_obs, st_syn, inv, event, config)
+
+    t0 = time.perf_counter()
+    res = one()
+    first = time.perf_counter() - t0
+    if res.status != "ok":
+        print(json.dumps({"tool": "spark_seis", "error": res.status,
+                          "elog": str(res.elog.to_list())}))
+        return 1
+
+    times, stage_runs = [], []
+    if args.profile:
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
+    for _ in range(args.n):
+        t0 = time.perf_counter()
+        r = one()
+        times.append(time.perf_counter() - t0)
+        stage_runs.append(r.timings)
+    if args.profile:
+        prof.disable()
+        prof.dump_stats(args.profile)
+        from _profile_summary import summarize
+        profile = summarize(args.profile, args.n)
+    else:
+        profile = None
+    stage_med = {k: statistics.median(s.get(k, 0.0) for s in stage_runs)
+                 for k in (stage_runs[0] if stage_runs else {})}
+
+    windows = {c: [{"left_index": int(w["left_index"]), "right_index": int(w["right_index"]),
+                    "cc_shift_in_samples": int(w["cc_shift_in_samples"]),
+                    "max_cc_value": float(w["max_cc_value"]), "dlnA": float(w["dlnA"])}
+                   for w in ws] for c, ws in res.windows.items()}
+    import importlib.metadata as md
+    doc = {
+        "tool": "spark_seis",
+        "tt": args.tt,
+        "versions": {p: md.version(p) for p in
+                     ("numpy", "obspy", "pyflex", "pyadjoint", "scipy")},
+        "python": sys.version.split()[0],
+        "import_s": t_import,
+        "first_station_s": first,
+        "station_s": times,
+        "median_station_s": statistics.median(times) if times else None,
+        "stage_median_s": stage_med,
+        "profile_per_station_s": profile,
+        "nwin": res.nwin,
+        "windows": windows,
+        "misfit": {c: float(v) for c, v in res.misfit.items()},
+        "total_misfit": float(res.total_misfit),
+    }
+    json.dump(doc, sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
