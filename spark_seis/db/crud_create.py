@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError
 
 from ..core import Seismogram, SeismogramEnsemble, TimeSeries, TimeSeriesEnsemble
 from . import sample_io
@@ -24,6 +25,21 @@ STORAGE_MODES = ("file", "gridfs")
 def bulk_upsert(collection: Any, docs: Iterable[Mapping[str, Any]],
                 key_fields: Sequence[str] = ("_id",)) -> int:
     """Replace-or-insert each doc matched on ``key_fields`` (deterministic keys); returns count."""
+    docs = [dict(d) for d in docs]
+    if not docs:
+        return 0
+    if tuple(key_fields) == ("_id",) and all("_id" in d for d in docs):
+        # Fast path: new keys are plain inserts (the embedded store answers an _id
+        # collision from its primary key without a query); only collisions, i.e.
+        # a retried task rewriting its own documents, become replacements.
+        try:
+            collection.insert_many(docs, ordered=False)
+            return len(docs)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            docs = [docs[e["index"]] for e in errors]
     ops = []
     for doc in docs:
         missing = [k for k in key_fields if k not in doc]
