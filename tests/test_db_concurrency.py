@@ -66,3 +66,26 @@ def test_two_processes_increment_one_document(tmp_path):
     get_client(path=store)["conc"].counter.insert_one({"_id": "c", "n": 0})
     _spawn(_incrementer, [(store, 300), (store, 300)])
     assert get_client(path=store)["conc"].counter.find_one({"_id": "c"})["n"] == 600
+
+
+def _die_holding_lock(store: str) -> None:
+    import os
+    import signal
+
+    client = get_client(path=store)
+    coll = client["conc"].crash
+    with client._lock.hold(exclusive=True):
+        coll.insert_one({"_id": "before-crash"})
+        os.kill(os.getpid(), signal.SIGKILL)  # crash while holding the store lock
+
+
+def test_writer_killed_while_holding_lock_releases_it(tmp_path):
+    store = str(tmp_path / "store")
+    ctx = mp.get_context("spawn")
+    p = ctx.Process(target=_die_holding_lock, args=(store,))
+    p.start()
+    p.join(60)
+    assert p.exitcode == -9
+    coll = get_client(path=store)["conc"].crash
+    coll.insert_one({"_id": "after-crash"})  # would hang if the lock were still held
+    assert {d["_id"] for d in coll.find({})} == {"before-crash", "after-crash"}
