@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Iterable, Mapping
 import numpy as np
 from bson import ObjectId
 
-from ..core import ErrorLog, Metadata, ProcessingHistory, Seismogram, TimeSeries
+from ..core import Metadata, ProcessingHistory, Seismogram, TimeSeries
 from . import sample_io
 from .schema import Schema, apply_mode, check_mode, check_wf_collection, default_schema
 

@@ -52,7 +52,6 @@ def _epoch(t: Any, default: float) -> float:
 def save_catalog(db: "Database", catalog: "Catalog | str | os.PathLike") -> IngestReport:
     """Events -> ``source`` documents, upserted on ``event_id`` (rerun-safe)."""
     from obspy import Catalog, read_events
-    from obspy.core.event import Catalog as _Cat
 
     cat = catalog if isinstance(catalog, Catalog) else _read("QuakeML", read_events, catalog)
     report = IngestReport()
@@ -65,7 +64,7 @@ def save_catalog(db: "Database", catalog: "Catalog | str | os.PathLike") -> Inge
         magnitude = event.preferred_magnitude() or (
             event.magnitudes[0] if event.magnitudes else None)
         buf = io.BytesIO()
-        _Cat(events=[event]).write(buf, format="QUAKEML")
+        Catalog(events=[event]).write(buf, format="QUAKEML")
         doc = {"lat": float(origin.latitude), "lon": float(origin.longitude),
                "depth": None if origin.depth is None else float(origin.depth) / 1000.0,
                "time": float(origin.time.timestamp), "event_id": event_id,
