@@ -314,3 +314,12 @@ def test_verify_reports_clean_fixes(db, tmp_path):
     assert fixed["fixed"] == 1 and "units" in fixed["unfixable"][str(odd["_id"])][0]
     db.clean(unset_unconvertible=True)
     assert "units" not in db.wf_TimeSeries.find_one({"_id": odd["_id"]})
+
+
+def test_read_unknown_id_and_load_history(db):
+    assert db.read_data(ObjectId()) is None
+    ts = make_ts(28)
+    db.save_data(ts)
+    back = db.read_data(ts["_id"], load_history=True)
+    assert back.history.is_origin()
+    assert back.history.records[0].parameters["wf_id"] == str(ts["_id"])
