@@ -22,7 +22,7 @@ def spark():
     from spark_seis.engine.session import get_spark_session
 
     session = get_spark_session(
-        master="local[2]",
+        master="local[2,3]",  # task retries on, for fault-injection tests
         app_name="spark_seis-tests",
         conf={
             "spark.driver.memory": "1g",

@@ -35,12 +35,14 @@ def _finite(value: Any) -> Any:
 
 
 def station_documents(event_id: str, result: StationResult, config: Config,
-                      asdf_file: str | None) -> dict[str, list[dict]]:
+                      asdf_file: str | None, event_name: str | None = None
+                      ) -> dict[str, list[dict]]:
     """All documents of one station's result, grouped by collection."""
     net, sta = (result.code.split(".") + [""])[:2]
     tags = _tags(config)
-    base = {"source_id": event_id, "net": net, "sta": sta, **tags}
-    key = (event_id, result.code, config.eval_tag)
+    base = {"source_id": event_id, "event": event_name or event_id, "net": net, "sta": sta,
+            **tags}
+    key = (event_name or event_id, result.code, config.eval_tag)
     docs: dict[str, list[dict]] = {WINDOWS: [], MISFITS: [], STATIONS: [], ELOG: []}
     docs[STATIONS].append({
         "_id": doc_id(*key, "station"), **base, "status": result.status,

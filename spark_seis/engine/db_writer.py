@@ -1,0 +1,45 @@
+"""Bulk upserts of pipeline documents from executors.
+
+Each call opens its own client and closes it before returning: no database
+cursor or connection is held across a long task. Deterministic ``_id`` values
+make every write an idempotent replace.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pymongo import ReplaceOne
+
+from spark_seis.engine import output_docs
+
+
+def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[dict]],
+                             event_id: str, eval_tag: str, fault=None) -> dict[str, int]:
+    """Replace the documents of these stations; drop their stale windows."""
+    from spark_seis.db.client import get_database
+
+    db = get_database(dict(database))
+    written: dict[str, int] = {}
+    try:
+        stations = {(d["net"], d["sta"]) for d in docs.get(output_docs.STATIONS, [])}
+        for collection in (output_docs.WINDOWS, output_docs.MISFITS, output_docs.STATIONS,
+                           output_docs.ELOG):
+            batch = docs.get(collection, [])
+            handle = db.db[collection] if hasattr(db, "db") else db[collection]
+            if collection in (output_docs.WINDOWS, output_docs.MISFITS):
+                # a rerun may find fewer windows than before: remove what is gone
+                keep = [d["_id"] for d in batch]
+                for net, sta in stations:
+                    handle.delete_many({"source_id": event_id, "net": net, "sta": sta,
+                                        "eval_tag": eval_tag, "_id": {"$nin": keep}})
+            if batch:
+                handle.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True)
+                                   for d in batch], ordered=False)
+            written[collection] = len(batch)
+            if fault is not None and collection == output_docs.WINDOWS:
+                fault.maybe_fail("after_partial_upsert")
+    finally:
+        close = getattr(getattr(db, "client", None), "close", None)
+        if close:
+            close()
+    return written

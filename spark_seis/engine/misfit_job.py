@@ -1,0 +1,115 @@
+"""Driver of the misfit job: plan, broadcast, run partitions, summarize."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from spark_seis.engine.misfit_pipeline import (
+    ExecutorOptions, FaultInjection, JobSummary, StationTask, plan_station_tasks,
+    run_partition, summarize,
+)
+from spark_seis.engine.normalization import NormalizationTables, event_name, stationxml_for
+from spark_seis.engine.output_docs import STATIONS
+from spark_seis.engine.progress import Counters, ProgressReporter
+from spark_seis.engine.read import _plain_doc
+from spark_seis.workflow.job_config import JobConfig
+
+SAMPLE_FIELDS = None  # wf documents are read whole; they hold no samples
+
+
+class EmptyQueryError(LookupError):
+    """No wf documents matched: nothing to do (the CLI says what to check)."""
+
+
+def _finished_stations(db, eval_tag: str) -> set[tuple[str, str]]:
+    done = set()
+    for doc in db.db[STATIONS].find({"eval_tag": eval_tag},
+                                    {"source_id": 1, "net": 1, "sta": 1, "status": 1}):
+        done.add((str(doc["source_id"]), f"{doc['net']}.{doc['sta']}"))
+    return done
+
+
+def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[StationTask]], int]:
+    wf = db.db["wf_TimeSeries"]
+    observed = [_plain_doc(d) for d in wf.find({"data_tag": job.observed_tag})]
+    synthetic = [_plain_doc(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
+    if not observed and not synthetic:
+        raise EmptyQueryError(
+            f"no wf_TimeSeries documents with data_tag {job.observed_tag!r} or "
+            f"{job.synthetic_data_tag!r}; run 'spark-seis ingest' first or check the tags")
+    # events may be named by source_id or by their human event id
+    names = {str(d["_id"]): event_name(d) for d in db.db["source"].find({})}
+    wanted = {sid for sid, name in names.items() if name in job.events or sid in job.events}
+    plan = plan_station_tasks(observed, synthetic, wanted if job.events else ())
+    skipped = 0
+    if resume:
+        done = _finished_stations(db, job.misfit.eval_tag)
+        for event in list(plan):
+            before = len(plan[event])
+            plan[event] = [t for t in plan[event] if (event, t.code) not in done]
+            skipped += before - len(plan[event])
+            if not plan[event]:
+                del plan[event]
+    return plan, skipped
+
+
+def load_tables(db, plan: dict[str, list[StationTask]]) -> NormalizationTables:
+    from bson import ObjectId
+
+    ids: list[Any] = []
+    for sid in plan:
+        ids.append(sid)
+        if ObjectId.is_valid(sid):
+            ids.append(ObjectId(sid))
+    sources = {str(d["_id"]): _plain_doc(d) for d in db.db["source"].find({"_id": {"$in": ids}})}
+    codes = {tuple(t.code.split(".")) for tasks in plan.values() for t in tasks}
+    channel_docs = []
+    for net in sorted({c[0] for c in codes}):
+        stations = sorted(c[1] for c in codes if c[0] == net)
+        channel_docs.extend(db.db["channel"].find({"net": net, "sta": {"$in": stations}}))
+    return NormalizationTables(sources=sources, stationxml=stationxml_for(channel_docs))
+
+
+def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
+                   fault: FaultInjection | None = None, progress: bool = True,
+                   npartitions: int | None = None) -> JobSummary:
+    """Run one iteration/step of the misfit workflow over every planned event."""
+    from spark_seis.db.client import get_database
+
+    started = time.time()
+    db = db or get_database(job.database_config())
+    plan, skipped = build_plan(db, job, resume)
+    tables = load_tables(db, plan)
+    output_dir = Path(job.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    options = ExecutorOptions(
+        config=job.misfit.to_dict(), storage_root=str(db.storage_root),
+        output_dir=str(output_dir), database=job.database_config(),
+        specfem_dir=str(output_dir / "adjoint") if job.specfem_adjoint_sources else None,
+        resume=resume, fault=fault)
+    # ASDF files are named by the human event id
+    named = [(tables.event_name(sid), sid, tasks) for sid, tasks in sorted(plan.items())]
+    items = [(sid, tasks) for _name, sid, tasks in named]
+    total = sum(len(t) for _sid, t in items)
+    sc = spark.sparkContext
+    counters = Counters.create(sc)
+    tables_bc, options_bc = sc.broadcast(tables), sc.broadcast(options)
+    n = npartitions or max(1, min(len(items), sc.defaultParallelism * 2))
+    summaries = []
+    if items:
+        rdd = sc.parallelize(items, n).mapPartitions(
+            lambda it: run_partition(it, tables_bc, options_bc, counters))
+        reporter = ProgressReporter(sc, counters, total, label="misfit") if progress else None
+        if reporter:
+            with reporter:
+                summaries = rdd.collect()
+        else:
+            summaries = rdd.collect()
+    tables_bc.unpersist()
+    options_bc.unpersist()
+    return summarize(summaries, len(items), skipped, str(output_dir), started)
+
+
+def event_ids(plan: dict[str, Iterable]) -> list[str]:
+    return sorted(plan)

@@ -1,0 +1,201 @@
+"""The misfit job as Spark transformations.
+
+Driver: read the wf documents once, plan one task per (event, station), read
+the normalization documents once and broadcast them with the Config.
+Executors: each partition owns whole events; per event it reads samples
+(grouped by file), runs ``process_station`` per station, writes ONE ASDF file
+through a staging name and an atomic rename, then upserts documents whose ids
+are deterministic. Only small per-station summaries return to the driver.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from spark_seis.engine import output_docs
+from spark_seis.engine.commit import atomic_output, task_attempt_tag
+from spark_seis.engine.normalization import NormalizationTables
+from spark_seis.engine.read import load_streams
+from spark_seis.workflow.config import Config
+
+
+@dataclass(frozen=True)
+class StationTask:
+    event_id: str
+    code: str  # NET.STA
+    observed: tuple[dict, ...]
+    synthetic: tuple[dict, ...]
+
+
+@dataclass
+class StationSummary:
+    event_id: str
+    code: str
+    status: str
+    nwin: int
+    total_misfit: float | None
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FaultInjection:
+    """Test hook: fail the first attempt of one partition at a given point."""
+
+    partition: int = 0
+    point: str = "after_asdf_staged"  # or "after_partial_upsert", "after_commit"
+
+    def maybe_fail(self, point: str) -> None:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        if (ctx is not None and point == self.point and ctx.attemptNumber() == 0
+                and ctx.partitionId() == self.partition):
+            raise RuntimeError(f"injected fault at {point} ({task_attempt_tag()})")
+
+
+@dataclass
+class ExecutorOptions:
+    config: dict
+    storage_root: str
+    output_dir: str
+    database: dict
+    specfem_dir: str | None
+    resume: bool = False
+    fault: FaultInjection | None = None
+
+
+def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
+                       events: Iterable[str] = ()) -> dict[str, list[StationTask]]:
+    """Group wf documents by (source_id, net.sta); every station with either kind."""
+    wanted = set(events)
+    groups: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(
+        lambda: {"obs": [], "syn": []})
+    for kind, docs in (("obs", observed), ("syn", synthetic)):
+        for doc in docs:
+            event = doc.get("source_id")
+            if event is None or (wanted and str(event) not in wanted):
+                continue
+            code = f"{doc.get('net', '')}.{doc.get('sta', '')}"
+            groups[(str(event), code)][kind].append(doc)
+    plan: dict[str, list[StationTask]] = defaultdict(list)
+    for (event, code), kinds in sorted(groups.items()):
+        plan[event].append(StationTask(event, code, tuple(kinds["obs"]), tuple(kinds["syn"])))
+    return dict(plan)
+
+
+def process_event(event_id: str, tasks: list[StationTask], tables: NormalizationTables,
+                  options: ExecutorOptions, counters=None) -> list[StationSummary]:
+    """Executor side: one event -> one ASDF file + its documents."""
+    import pyasdf
+
+    from spark_seis.io import asdf_store, specfem
+    from spark_seis.processing.station import StationResult, process_station
+
+    config = Config.from_dict(options.config)
+    event = tables.event(event_id)
+    name = tables.event_name(event_id)
+    final = Path(options.output_dir) / f"{name}.h5"
+    summaries: list[StationSummary] = []
+    documents: list[dict[str, list[dict]]] = []
+    adjoint_sources: list[tuple[StationResult, float]] = []
+    with atomic_output(final) as staging:
+        if options.resume and final.exists():
+            staging.write_bytes(final.read_bytes())
+        ds = pyasdf.ASDFDataSet(str(staging), mode="a", compression=None)
+        try:
+            if event is not None and not ds.events:
+                asdf_store.write_event(ds, event)
+            asdf_store.write_config(ds, config)
+            for task in tasks:
+                net, sta = task.code.split(".")
+                inv = tables.inventory(net, sta)
+                st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
+                                                        options.storage_root, event)
+                result = process_station(st_obs, st_syn, inv, event, config)
+                result.elog.extend(load_log)
+                if load_log and result.status == "ok" and (not st_obs or not st_syn):
+                    result.status = "failed:read"
+                asdf_store.write_station_result(ds, result, config, inv=inv,
+                                                st_obs=st_obs or None, st_syn=st_syn or None)
+                documents.append(output_docs.station_documents(
+                    event_id, result, config, str(final), name))
+                summaries.append(StationSummary(
+                    event_id, task.code, result.status, result.nwin, result.total_misfit,
+                    [e.message for e in result.elog if e.severity <= 2]))
+                if result.adjoint_sources:
+                    adjoint_sources.append((result, result.time_offset_sec))
+                if counters is not None:
+                    counters.processed.add(1)
+                    if not result.ok:
+                        counters.dead.add(1)
+        finally:
+            del ds
+        if options.fault:
+            options.fault.maybe_fail("after_asdf_staged")
+    if options.fault:
+        options.fault.maybe_fail("after_commit")
+    if options.specfem_dir:
+        out = Path(options.specfem_dir) / name / config.eval_tag
+        for result, offset in adjoint_sources:
+            specfem.write_adjoint_sources(out, result.adjoint_sources, offset)
+    _upsert(options, output_docs.merge_documents(documents), event_id, config, options.fault)
+    if counters is not None:
+        counters.written.add(len(tasks))
+    return summaries
+
+
+def _upsert(options: ExecutorOptions, docs: dict[str, list[dict]], event_id: str,
+            config: Config, fault: FaultInjection | None) -> None:
+    from spark_seis.engine.db_writer import upsert_station_documents
+
+    upsert_station_documents(options.database, docs, event_id, config.eval_tag,
+                             fault=fault)
+
+
+def run_partition(events: Iterator[tuple[str, list[StationTask]]], tables_bc, options_bc,
+                  counters=None) -> Iterator[StationSummary]:
+    tables, options = tables_bc.value, options_bc.value
+    for event_id, tasks in events:
+        yield from process_event(event_id, tasks, tables, options, counters)
+
+
+@dataclass
+class JobSummary:
+    events: int
+    stations: int
+    ok: int
+    dead: int
+    skipped: int
+    output_dir: str
+    seconds: float
+    stations_by_status: dict[str, int]
+    dead_reasons: dict[str, list[str]]
+
+    def lines(self) -> list[str]:
+        out = [f"misfit job: {self.stations} stations of {self.events} events in "
+               f"{self.seconds:.1f} s: {self.ok} ok, {self.dead} without result, "
+               f"{self.skipped} skipped (already done)",
+               f"ASDF files (one per event): {self.output_dir}"]
+        for code, reasons in sorted(self.dead_reasons.items()):
+            out.append(f"  {code}: {reasons[0] if reasons else 'no reason logged'}")
+        return out
+
+
+def summarize(summaries: list[StationSummary], events: int, skipped: int, output_dir: str,
+              started: float) -> JobSummary:
+    by_status: dict[str, int] = defaultdict(int)
+    for s in summaries:
+        by_status[s.status] += 1
+    dead = {f"{s.event_id}/{s.code}": s.reasons for s in summaries if s.status != "ok"}
+    return JobSummary(events=events, stations=len(summaries), ok=by_status.get("ok", 0),
+                      dead=len(dead), skipped=skipped, output_dir=output_dir,
+                      seconds=time.time() - started, stations_by_status=dict(by_status),
+                      dead_reasons=dead)
+
+
+def as_dict(obj: Any) -> dict:
+    return dataclasses.asdict(obj)
