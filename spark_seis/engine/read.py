@@ -125,12 +125,13 @@ def read_distributed_data(spark, db, data: Any = None, *, collection: str | None
         docs = data.to_dict("records")
     else:  # a cursor or any iterable of documents
         docs = list(data)
-    docs = [_plain_doc(d) for d in docs]
     normalize_with = tuple(normalize_with)
     lookups = None
-    if normalize_with:
+    if normalize_with:  # ids as stored (ObjectId), before documents are made plain
         ids = {c: {d.get(f"{c}_id") for d in docs} for c in normalize_with}
+        ids = {c: {_as_object_id(i) for i in values} for c, values in ids.items()}
         lookups = load_lookups(db.db, normalize_with, ids)
+    docs = [_plain_doc(d) for d in docs]
     groups: dict[Any, list[dict]] = defaultdict(list)
     for doc in docs:
         groups[str(doc.get(partition_key))].append(doc)
@@ -141,6 +142,14 @@ def read_distributed_data(spark, db, data: Any = None, *, collection: str | None
     rdd = sc.parallelize(items, n) if items else sc.parallelize([], 1)
     return rdd.mapPartitions(lambda it: _group_partition(
         it, storage_root, collection, mode, lookups_bc, normalize_with))
+
+
+def _as_object_id(value: Any) -> Any:
+    from bson import ObjectId
+
+    if isinstance(value, str) and ObjectId.is_valid(value):
+        return ObjectId(value)
+    return value
 
 
 def _plain_doc(doc: Mapping[str, Any]) -> dict:
