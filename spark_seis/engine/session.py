@@ -46,7 +46,10 @@ def get_spark_session(
     settings.update(conf or {})
     if master:
         settings["spark.master"] = master
-    settings.setdefault("spark.master", "local[*]")
+    elif os.environ.get("PYSPARK_GATEWAY_PORT"):
+        settings.pop("spark.master", None)  # under spark-submit: its --master decides
+    else:
+        settings.setdefault("spark.master", "local[*]")
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
