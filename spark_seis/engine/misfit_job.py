@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from spark_seis.engine.misfit_pipeline import (
-    ExecutorOptions, FaultInjection, JobSummary, StationTask, plan_station_tasks,
-    run_partition, summarize,
+    ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
+    plan_station_tasks, summarize,
 )
 from spark_seis.engine.normalization import NormalizationTables, event_name, stationxml_for
 from spark_seis.engine.output_docs import STATIONS
@@ -88,18 +88,13 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         output_dir=str(output_dir), database=job.database_config(),
         specfem_dir=str(output_dir / "adjoint") if job.specfem_adjoint_sources else None,
         resume=resume, fault=fault)
-    # ASDF files are named by the human event id
-    named = [(tables.event_name(sid), sid, tasks) for sid, tasks in sorted(plan.items())]
-    items = [(sid, tasks) for _name, sid, tasks in named]
-    total = sum(len(t) for _sid, t in items)
+    total = sum(len(t) for t in plan.values())
     sc = spark.sparkContext
     counters = Counters.create(sc)
     tables_bc, options_bc = sc.broadcast(tables), sc.broadcast(options)
-    n = npartitions or max(1, min(len(items), sc.defaultParallelism * 2))
     summaries = []
-    if items:
-        rdd = sc.parallelize(items, n).mapPartitions(
-            lambda it: run_partition(it, tables_bc, options_bc, counters))
+    if total:
+        rdd = build_pipeline(sc, plan, tables_bc, options_bc, counters, npartitions)
         reporter = ProgressReporter(sc, counters, total, label="misfit") if progress else None
         if reporter:
             with reporter:
@@ -108,7 +103,7 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
             summaries = rdd.collect()
     tables_bc.unpersist()
     options_bc.unpersist()
-    return summarize(summaries, len(items), skipped, str(output_dir), started)
+    return summarize(summaries, len(plan), skipped, str(output_dir), started)
 
 
 def event_ids(plan: dict[str, Iterable]) -> list[str]:

@@ -87,13 +87,55 @@ def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
     return dict(plan)
 
 
-def process_event(event_id: str, tasks: list[StationTask], tables: NormalizationTables,
-                  options: ExecutorOptions, counters=None) -> list[StationSummary]:
-    """Executor side: one event -> one ASDF file + its documents."""
+def compute_station(task: StationTask, tables: NormalizationTables,
+                    options: ExecutorOptions, counters=None):
+    """Stage 1 (any executor): read one station's samples and run the workflow.
+
+    The raw streams are not returned: the writer re-reads them from their files
+    rather than moving waveforms through Spark's shuffle.
+    """
+    from spark_seis.processing.station import process_station
+
+    config = Config.from_dict(options.config)
+    event = tables.event(task.event_id)
+    net, sta = task.code.split(".")
+    inv = tables.inventory(net, sta)
+    st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
+                                            options.storage_root, event)
+    result = process_station(st_obs, st_syn, inv, event, config)
+    result.elog.extend(load_log)
+    if len(load_log) and result.status == "ok":
+        result.status = "failed:read"
+    if counters is not None:
+        counters.processed.add(1)
+        if not result.ok:
+            counters.dead.add(1)
+    return result
+
+
+def write_events(records: Iterator[tuple[tuple[str, str], tuple[StationTask, Any]]],
+                 tables: NormalizationTables, options: ExecutorOptions,
+                 counters=None) -> Iterator[StationSummary]:
+    """Stage 2: records sorted by (event, station); one ASDF per event, streamed."""
+    current: str | None = None
+    batch: list[tuple[StationTask, Any]] = []
+    for (event_id, _code), (task, result) in records:
+        if current is not None and event_id != current:
+            yield from write_event(current, batch, tables, options, counters)
+            batch = []
+        current = event_id
+        batch.append((task, result))
+    if current is not None:
+        yield from write_event(current, batch, tables, options, counters)
+
+
+def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
+                tables: NormalizationTables, options: ExecutorOptions,
+                counters=None) -> list[StationSummary]:
+    """One event -> one ASDF file (staging + rename), SPECFEM files, then documents."""
     import pyasdf
 
     from spark_seis.io import asdf_store, specfem
-    from spark_seis.processing.station import StationResult, process_station
 
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
@@ -101,7 +143,6 @@ def process_event(event_id: str, tasks: list[StationTask], tables: Normalization
     final = Path(options.output_dir) / f"{name}.h5"
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
-    adjoint_sources: list[tuple[StationResult, float]] = []
     with atomic_output(final) as staging:
         if options.resume and final.exists():
             staging.write_bytes(final.read_bytes())
@@ -110,41 +151,31 @@ def process_event(event_id: str, tasks: list[StationTask], tables: Normalization
             if event is not None and not ds.events:
                 asdf_store.write_event(ds, event)
             asdf_store.write_config(ds, config)
-            for task in tasks:
+            for task, result in stations:
                 net, sta = task.code.split(".")
-                inv = tables.inventory(net, sta)
-                st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
-                                                        options.storage_root, event)
-                result = process_station(st_obs, st_syn, inv, event, config)
-                result.elog.extend(load_log)
-                if load_log and result.status == "ok" and (not st_obs or not st_syn):
-                    result.status = "failed:read"
-                asdf_store.write_station_result(ds, result, config, inv=inv,
-                                                st_obs=st_obs or None, st_syn=st_syn or None)
+                st_obs, st_syn, _log = load_streams(task.observed, task.synthetic,
+                                                    options.storage_root, event)
+                asdf_store.write_station_result(
+                    ds, result, config, inv=tables.inventory(net, sta),
+                    st_obs=st_obs or None, st_syn=st_syn or None)
+                if options.specfem_dir and result.adjoint_sources:
+                    specfem.write_adjoint_sources(
+                        Path(options.specfem_dir) / name / config.eval_tag,
+                        result.adjoint_sources, result.time_offset_sec)
                 documents.append(output_docs.station_documents(
                     event_id, result, config, str(final), name))
                 summaries.append(StationSummary(
                     event_id, task.code, result.status, result.nwin, result.total_misfit,
                     [e.message for e in result.elog if e.severity <= 2]))
-                if result.adjoint_sources:
-                    adjoint_sources.append((result, result.time_offset_sec))
-                if counters is not None:
-                    counters.processed.add(1)
-                    if not result.ok:
-                        counters.dead.add(1)
         finally:
             del ds
         if options.fault:
             options.fault.maybe_fail("after_asdf_staged")
     if options.fault:
         options.fault.maybe_fail("after_commit")
-    if options.specfem_dir:
-        out = Path(options.specfem_dir) / name / config.eval_tag
-        for result, offset in adjoint_sources:
-            specfem.write_adjoint_sources(out, result.adjoint_sources, offset)
     _upsert(options, output_docs.merge_documents(documents), event_id, config, options.fault)
     if counters is not None:
-        counters.written.add(len(tasks))
+        counters.written.add(len(stations))
     return summaries
 
 
@@ -156,11 +187,22 @@ def _upsert(options: ExecutorOptions, docs: dict[str, list[dict]], event_id: str
                              fault=fault)
 
 
-def run_partition(events: Iterator[tuple[str, list[StationTask]]], tables_bc, options_bc,
-                  counters=None) -> Iterator[StationSummary]:
-    tables, options = tables_bc.value, options_bc.value
-    for event_id, tasks in events:
-        yield from process_event(event_id, tasks, tables, options, counters)
+def build_pipeline(sc, plan: dict[str, list[StationTask]], tables_bc, options_bc,
+                   counters=None, compute_partitions: int | None = None):
+    """RDD of StationSummary: compute spread over all cores, write one task per event."""
+    tasks = [t for _event, station_tasks in sorted(plan.items()) for t in station_tasks]
+    events = sorted(plan)
+    event_index = {e: i for i, e in enumerate(events)}
+    n_compute = compute_partitions or max(1, min(len(tasks), sc.defaultParallelism * 4))
+    n_write = max(1, min(len(events), sc.defaultParallelism * 2))
+    computed = sc.parallelize(tasks, n_compute).map(
+        lambda t: ((t.event_id, t.code),
+                   (t, compute_station(t, tables_bc.value, options_bc.value, counters))))
+    # every record of one event goes to one writer partition, sorted by station
+    by_event = computed.repartitionAndSortWithinPartitions(
+        numPartitions=n_write, partitionFunc=lambda key: event_index[key[0]] % n_write)
+    return by_event.mapPartitions(
+        lambda it: write_events(it, tables_bc.value, options_bc.value, counters))
 
 
 @dataclass
