@@ -5,7 +5,7 @@ import argparse
 import shutil
 import sys
 import traceback
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .errors import UserError
 
@@ -23,10 +23,48 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(workdir=args.workdir, master=args.master)
 
 
-def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise NotImplementedError(f"'spark-seis {name}' is not implemented yet")
-    return handler
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        from .run import run_command
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.run":
+            raise
+        raise NotImplementedError("'spark-seis run' is not implemented yet") from None
+    return run_command(args)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .init_cmd import run_init
+
+    return run_init(args)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest_cmd import run_ingest
+
+    return run_ingest(args)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .inspect_cmd import run_inspect
+
+    return run_inspect(args)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plot_cmd import run_plot
+
+    return run_plot(args)
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", default=None, metavar="JOB_YAML",
+                   help="job configuration (default: ./conf/job.yaml)")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--event", default=None, help="only this event (event id or source_id)")
+    p.add_argument("--station", default=None, metavar="NET.STA", help="only this station")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,12 +81,76 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--master", default="local[*]", help="Spark master URL")
     demo.set_defaults(handler=_cmd_demo)
 
-    for name, text in [("init", "create a project folder with a commented conf/"),
-                       ("ingest", "load QuakeML/StationXML/waveforms into the database"),
-                       ("run", "run the misfit job for one iteration/step"),
-                       ("inspect", "misfit tables per event/station/component"),
-                       ("plot", "waveform/window/adjoint-source and summary figures")]:
-        sub.add_parser(name, help=text).set_defaults(handler=_not_yet(name))
+    run = sub.add_parser("run", help="run the misfit job for one iteration/step")
+    run.add_argument("config", metavar="CONFIG", help="job configuration, e.g. conf/job.yaml")
+    run.add_argument("--master", default=None, help="Spark master URL (default: the config's)")
+    run.add_argument("--resume", action="store_true",
+                     help="skip stations already finished for this iteration/step")
+    run.set_defaults(handler=_cmd_run)
+
+    init = sub.add_parser("init", help="create a project folder with a commented conf/")
+    init.add_argument("directory", metavar="DIR", help="project folder (created if needed)")
+    init.add_argument("--force", action="store_true",
+                      help="overwrite the files of an existing, non-empty DIR/conf")
+    init.set_defaults(handler=_cmd_init)
+
+    ingest = sub.add_parser(
+        "ingest", help="load QuakeML/StationXML/waveforms into the database",
+        description="Ingest QuakeML (-> source), StationXML (-> site, channel) and "
+                    "MiniSEED, SAC, SPECFEM .semd and ASDF waveforms (-> wf_TimeSeries). "
+                    "Files and folders (searched recursively) in any order; running it "
+                    "twice adds nothing.")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    _add_config(ingest)
+    ingest.add_argument("--event", default=None, metavar="EVENT_ID",
+                        help="attach every waveform to this event (default: the event whose "
+                             "origin time falls within the trace or up to --window-minutes "
+                             "before it; for .semd an event id in the path)")
+    ingest.add_argument("--window-minutes", type=float, default=60.0, metavar="N",
+                        help="origin may precede a trace by up to N minutes (default 60)")
+    ingest.add_argument("--tag", default=None,
+                        help="data_tag for every waveform (default: the job's observed_tag "
+                             "for MiniSEED/SAC, its synthetic tag for .semd, the file's tags "
+                             "for ASDF)")
+    ingest.add_argument("--synthetic-tag", default=None,
+                        help="data_tag of SPECFEM synthetics (default: the job's, e.g. "
+                             "synthetic_i01s00)")
+    ingest.add_argument("--asdf-tag", action="append", default=[], metavar="TAG",
+                        help="only these ASDF waveform tags (repeatable)")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ingest.set_defaults(handler=_cmd_ingest)
+
+    inspect = sub.add_parser("inspect", help="misfit tables per event/station/component",
+                             description="Misfit tables from the misfit job's documents: "
+                                         "per evaluation, event, station, component, window, "
+                                         "and dead stations with their reasons.")
+    _add_config(inspect)
+    _add_filters(inspect)
+    inspect.add_argument("--iteration", type=int, default=None)
+    inspect.add_argument("--step", type=int, default=None, help="step_count")
+    inspect.add_argument("--level", choices=["step", "event", "station", "component",
+                                             "window", "dead"], default=None,
+                         help="print only this table")
+    inspect.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                         help="compare two evaluations, e.g. i01s00 i01s01 or 1/0 2/0")
+    inspect.add_argument("--export", default=None, metavar="DIR",
+                         help="write the tables to DIR as CSV and/or Parquet")
+    inspect.add_argument("--format", choices=["csv", "parquet", "both"], default="csv")
+    inspect.add_argument("--max-rows", type=int, default=60, help="rows printed per table")
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    plot = sub.add_parser("plot", help="waveform/window/adjoint-source and summary figures")
+    _add_config(plot)
+    _add_filters(plot)
+    plot.add_argument("--iteration", type=int, default=None,
+                      help="iteration of the station figures (default: the job's)")
+    plot.add_argument("--step", type=int, default=None, help="step_count (default: the job's)")
+    plot.add_argument("--out", default=None, metavar="DIR",
+                      help="figure folder (default: <work_dir>/figures)")
+    plot.add_argument("--no-stations", action="store_true", help="summary figures only")
+    plot.add_argument("--no-summary", action="store_true", help="station figures only")
+    plot.add_argument("--no-progress", action="store_true", help="no progress bar")
+    plot.set_defaults(handler=_cmd_plot)
     return parser
 
 
