@@ -94,6 +94,7 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     The raw streams are not returned: the writer re-reads them from their files
     rather than moving waveforms through Spark's shuffle.
     """
+    from spark_seis.io import specfem
     from spark_seis.processing.station import process_station
 
     config = Config.from_dict(options.config)
@@ -106,6 +107,11 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     result.elog.extend(load_log)
     if len(load_log) and result.status == "ok":
         result.status = "failed:read"
+    if options.specfem_dir and result.adjoint_sources:
+        # per-station files, each renamed into place: written here, on every core
+        specfem.write_adjoint_sources(
+            Path(options.specfem_dir) / tables.event_name(task.event_id) / config.eval_tag,
+            result.adjoint_sources, result.time_offset_sec)
     if counters is not None:
         counters.processed.add(1)
         if not result.ok:
@@ -135,7 +141,7 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     """One event -> one ASDF file (staging + rename), SPECFEM files, then documents."""
     import pyasdf
 
-    from spark_seis.io import asdf_store, specfem
+    from spark_seis.io import asdf_store
 
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
@@ -158,10 +164,6 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
                 asdf_store.write_station_result(
                     ds, result, config, inv=tables.inventory(net, sta),
                     st_obs=st_obs or None, st_syn=st_syn or None)
-                if options.specfem_dir and result.adjoint_sources:
-                    specfem.write_adjoint_sources(
-                        Path(options.specfem_dir) / name / config.eval_tag,
-                        result.adjoint_sources, result.time_offset_sec)
                 documents.append(output_docs.station_documents(
                     event_id, result, config, str(final), name))
                 summaries.append(StationSummary(
