@@ -168,3 +168,7 @@ def test_sac_and_asdf(db, tmp_path):
     assert db.wf_TimeSeries.count_documents({"data_tag": "synthetic_i01s00",
                                              "source_id": src["_id"]}) == 3
     assert ingest_paths(db, [h5]).total_added == 0
+    renamed = ingest_paths(db, [h5], IngestOptions(tag="synthetic_i01s01",
+                                                   asdf_tags=["synthetic_i01s00"]))
+    assert renamed.added["wf_TimeSeries"] == 3
+    assert db.wf_TimeSeries.count_documents({"data_tag": "synthetic_i01s01"}) == 3

@@ -436,12 +436,13 @@ def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sour
 
 def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
                 tags: Sequence[str] | None = None, tag_map: dict[str, str] | None = None,
-                event: str | None = None,
+                data_tag: str | None = None, event: str | None = None,
                 window_minutes: float = DEFAULT_WINDOW_MINUTES) -> None:
     """Events, StationXML and waveforms (by tag) of one ASDF file.
 
     ``tags`` restricts the waveform tags read; ``tag_map`` renames a tag to the
-    data_tag stored (e.g. ``{"synthetic": "synthetic_i01s00"}``).
+    data_tag stored (e.g. ``{"synthetic": "synthetic_i01s00"}``); ``data_tag``
+    stores every tag under that one data_tag.
     """
     import warnings
 
@@ -474,7 +475,7 @@ def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: So
             for tag in acc.get_waveform_tags():
                 if tags and tag not in tags:
                     continue
-                data_tag = (tag_map or {}).get(tag, tag)
+                stored_tag = data_tag or (tag_map or {}).get(tag, tag)
                 try:
                     st = acc[tag]
                 except Exception as exc:  # noqa: BLE001
@@ -486,7 +487,7 @@ def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: So
                     if src is None:
                         summary.skip(f"{path} [{tr.id} {tag}]", why)
                         continue
-                    _save_traces(db, [tr], src, data_tag, summary, str(path))
+                    _save_traces(db, [tr], src, stored_tag, summary, str(path))
     finally:
         del ds
 
@@ -552,9 +553,8 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     for path in found[KIND_ASDF]:
         try:
             ingest_asdf(db, path, summary, sources, tags=options.asdf_tags,
-                        tag_map={t: options.tag for t in (options.asdf_tags or ())}
-                        if options.tag else None,
-                        event=options.event, window_minutes=options.window_minutes)
+                        data_tag=options.tag, event=options.event,
+                        window_minutes=options.window_minutes)
             summary.files[KIND_ASDF] += 1
         except Exception as exc:  # noqa: BLE001
             summary.skip(path, _reason(exc))
