@@ -150,14 +150,18 @@ def test_rerun_changes_nothing_and_resume_processes_only_new(spark, tmp_path):
         assert sorted(ds.waveforms.list()) == ["NZ.BFZ", "NZ.G000", "NZ.G001", "NZ.NEW"]
 
 
-def test_corrupt_data_are_dead_and_logged_rest_written(spark, tmp_path):
+def test_corrupt_data_are_dead_and_logged_rest_written(spark, tmp_path, capsys):
     db, job = build_database(tmp_path, n_generated=3)
     # truncate the sample file of station G001's observed data
     doc = db.db["wf_TimeSeries"].find_one({"sta": "G001", "data_tag": "observed"})
     path = __import__("pathlib").Path(db.storage_root) / doc["dir"] / doc["dfile"]
     path.write_bytes(path.read_bytes()[:1000])
-    summary = run_misfit_job(spark, job, db=db, progress=False)
+    summary = run_misfit_job(spark, job, db=db, progress=True)
     assert summary.stations == 4 and summary.ok == 3
+    progress = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("[misfit]") and "processed 4/4 dead 1 written 4" in line
+               for line in progress), progress
+    assert any("G001" in line and "truncated" in line for line in summary.lines()), summary.lines()
     bad = db.db["misfit_station"].find_one({"sta": "G001"})
     assert bad["status"].startswith("failed")
     elog = db.db["elog"].find_one({"sta": "G001", "stage": "misfit"})

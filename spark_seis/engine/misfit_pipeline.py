@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from spark_seis.core.errorlog import ErrorLog
 from spark_seis.engine import output_docs
 from spark_seis.engine.commit import atomic_output, task_attempt_tag
 from spark_seis.engine.normalization import NormalizationTables
@@ -104,9 +105,12 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
                                             options.storage_root, event)
     result = process_station(st_obs, st_syn, inv, event, config)
-    result.elog.extend(load_log)
-    if len(load_log) and result.status == "ok":
-        result.status = "failed:read"
+    if len(load_log):  # the read failure is the root cause: log it first
+        merged = ErrorLog(load_log)
+        merged.extend(result.elog)
+        result.elog = merged
+        if not result.ok:
+            result.status = "failed:read"
     if options.specfem_dir and result.adjoint_sources:
         # per-station files, each renamed into place: written here, on every core
         specfem.write_adjoint_sources(
@@ -167,7 +171,7 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
                 documents.append(output_docs.station_documents(
                     event_id, result, config, str(final), name))
                 summaries.append(StationSummary(
-                    event_id, task.code, result.status, result.nwin, result.total_misfit,
+                    name, task.code, result.status, result.nwin, result.total_misfit,
                     [e.message for e in result.elog if e.severity <= 2]))
         finally:
             del ds
