@@ -8,11 +8,13 @@ import pytest
 from spark_seis.cli import main as cli
 
 
-def test_unimplemented_command_is_one_clear_line(capsys):
+def test_inspect_without_database_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     code = cli.main(["inspect"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip().startswith("spark-seis: error:") and "\n" not in err.strip()
+    assert "conf/job.yaml" in err and "spark-seis init" in err
     assert "Traceback" not in err
 
 
@@ -36,14 +38,27 @@ def test_unknown_command_exits_with_usage(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_demo_runs_on_bundled_data(spark, tmp_path, capsys):
-    # the session fixture is already running; the demo reuses it via getOrCreate
+def test_demo_runs_ingest_run_inspect_plot_on_bundled_data(spark, tmp_path, capsys):
     from spark_seis.cli.demo import run_demo
 
-    code = run_demo(workdir=str(tmp_path), master="local[2]", stop_session=False)
-    assert code == 0
-    rows = json.loads((tmp_path / "demo_summary.json").read_text())
-    assert [r["id"] for r in rows] == ["NZ.BFZ.10.HHE", "NZ.BFZ.10.HHN", "NZ.BFZ.10.HHZ"]
-    assert all(r["npts"] == 37001 and r["live"] for r in rows)
-    assert "3 traces read on Spark" in capsys.readouterr().out
-    assert not spark.sparkContext._jsc.sc().isStopped()
+    project = tmp_path / "demo"
+    assert run_demo(workdir=str(project), master="local[2]", spark=spark) == 0
+    out = capsys.readouterr().out
+    assert "added: source 1, site 1, channel 3, wf_TimeSeries 3" in out
+    assert "misfit job: 1 stations of 1 events" in out and "1 ok" in out
+    work = project / "work"
+    assert (work / "output" / "2018p130600.h5").stat().st_size > 100_000
+    adjoint = sorted(p.name for p in (work / "output" / "adjoint" / "2018p130600" / "i01s00").iterdir())
+    assert adjoint == ["NZ.BFZ.BXE.adj", "NZ.BFZ.BXN.adj", "NZ.BFZ.BXZ.adj"]
+    import pandas as pd
+
+    events = pd.read_csv(work / "tables" / "events.csv")
+    assert events.loc[0, "event"] == "2018p130600" and events.loc[0, "nwin"] == 3
+    assert events.loc[0, "summed_misfit"] == pytest.approx(2.1653, abs=1e-3)
+    station_png = work / "figures" / "2018p130600" / "i01s00" / "NZ.BFZ.png"
+    assert station_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the same project through the CLI: a resumed run finds nothing new to do
+    code = cli.main(["run", str(project / "conf" / "job.yaml"), "--resume", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "0 stations of 0 events" in out and "1 skipped" in out

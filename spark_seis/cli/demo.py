@@ -1,56 +1,77 @@
-"""`spark-seis demo`: the pipeline on the bundled real NZ data, embedded defaults."""
+"""`spark-seis demo`: ingest -> run -> inspect -> plot on the bundled real NZ data.
+
+Everything runs on the embedded defaults (Spark local[*], the embedded
+database) inside one project folder, exactly as a user would by hand.
+"""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from .errors import UserError
 
 BUNDLED_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "nz_2018p130600"
+EVENT = "2018p130600"
 
 
-def _read_and_summarize(path: str) -> list[dict]:
-    """Executor side: read one MiniSEED file into TimeSeries and summarize it."""
-    import numpy as np
-    import obspy
-
-    from spark_seis.core.obspy_convert import trace_to_timeseries
-
-    summaries = []
-    for trace in obspy.read(path):
-        ts = trace_to_timeseries(trace)
-        ts.set_data(ts.data - ts.data.mean())
-        summaries.append({
-            "id": trace.id, "npts": ts.npts, "dt": ts.dt, "live": ts.live,
-            "rms_counts": float(np.sqrt(np.mean(ts.data ** 2))) if ts.npts else 0.0,
-        })
-    return summaries
+def _step(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 60 - len(title)), flush=True)
 
 
-def run_demo(workdir: str, master: str, stop_session: bool = True) -> int:
-    files = sorted(str(p) for p in (BUNDLED_DATA / "mseed").glob("*"))
-    if not files:
-        raise UserError(f"bundled demo data not found in {BUNDLED_DATA}",
+def _cli(argv: list[str]) -> None:
+    from .main import dispatch
+
+    dispatch(argv)
+
+
+def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -> int:
+    from .init_cmd import init_project
+    from .run import run_job
+
+    data = BUNDLED_DATA
+    needed = [data / "test_catalog_2018p130600.xml", data / "test_dataless_NZ_BFZ.xml",
+              data / "mseed", data / "synthetics_BFZ"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise UserError(f"bundled demo data not found: {missing[0]}",
                         "run the demo from a full checkout of the repository")
-    out = Path(workdir)
-    out.mkdir(parents=True, exist_ok=True)
-    from spark_seis.engine.session import get_spark_session
-
     started = time.time()
-    spark = get_spark_session(master=master, app_name="spark_seis-demo")
-    try:
+    project = Path(workdir)
+    init_project(project, force=True)
+    job = project / "conf" / "job.yaml"
+    _step(f"ingest: event {EVENT}, NZ.BFZ StationXML, observed MiniSEED, SPECFEM synthetics")
+    _cli(["ingest", "-c", str(job), "--no-progress", str(needed[0]), str(needed[1]),
+          str(needed[2])])
+    _cli(["ingest", "-c", str(job), "--no-progress", "--event", EVENT,
+          "--tag", "synthetic_i01s00", str(needed[3])])
+
+    _step(f"run: misfit job on Spark {master}")
+    owns_session = spark is None
+    if owns_session:
+        from spark_seis.engine.session import get_spark_session
+
+        spark = get_spark_session(master=master, app_name="spark_seis-demo")
         spark.sparkContext.setLogLevel("ERROR")
-        rows = (spark.sparkContext.parallelize(files, len(files))
-                .flatMap(_read_and_summarize).collect())
+    try:
+        summary = run_job(job, spark=spark)
     finally:
-        if stop_session:
+        if owns_session and stop_session:
             spark.stop()
-    summary_file = out / "demo_summary.json"
-    summary_file.write_text(json.dumps(rows, indent=2))
-    for row in rows:
-        print(f"{row['id']:<16} npts={row['npts']:>6} dt={row['dt']:.3f} "
-              f"live={row['live']} rms={row['rms_counts']:.1f} counts")
-    print(f"demo: {len(rows)} traces read on Spark ({master}) in "
-          f"{time.time() - started:.1f} s; summary in {summary_file}")
-    return 0
+    for line in summary.lines():
+        print(line)
+
+    tables = project / "work" / "tables"
+    _step("inspect: misfit tables")
+    _cli(["inspect", "-c", str(job), "--export", str(tables), "--format", "both"])
+    figures = project / "work" / "figures"
+    _step("plot: station and summary figures")
+    _cli(["plot", "-c", str(job), "--out", str(figures), "--no-progress"])
+
+    _step("done")
+    print(f"demo finished in {time.time() - started:.0f} s. Outputs in {project.resolve()}:")
+    print(f"  ASDF (Pyatoa layout):   {summary.output_dir}/{EVENT}.h5")
+    print(f"  SPECFEM adjoint sources: {summary.output_dir}/adjoint/{EVENT}/i01s00/")
+    print(f"  misfit tables:          {tables}/")
+    print(f"  figures:                {figures}/")
+    print(f"  configuration to edit:  {project / 'conf'}/")
+    return 0 if summary.ok == summary.stations and summary.stations else 1

@@ -24,12 +24,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    try:
-        from .run import run_command
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.run":
-            raise
-        raise NotImplementedError("'spark-seis run' is not implemented yet") from None
+    from .run import run_command
+
     return run_command(args)
 
 
@@ -82,10 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     run = sub.add_parser("run", help="run the misfit job for one iteration/step")
-    run.add_argument("config", metavar="CONFIG", help="job configuration, e.g. conf/job.yaml")
-    run.add_argument("--master", default=None, help="Spark master URL (default: the config's)")
-    run.add_argument("--resume", action="store_true",
-                     help="skip stations already finished for this iteration/step")
+    from .run import add_run_arguments
+
+    add_run_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
     init = sub.add_parser("init", help="create a project folder with a commented conf/")
@@ -152,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot.set_defaults(handler=_cmd_plot)
     return parser
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    """Run one subcommand in-process, letting errors propagate (used by the demo)."""
+    args = build_parser().parse_args(list(argv))
+    code = int(args.handler(args) or 0)
+    if code:
+        raise UserError(f"'spark-seis {' '.join(argv[:1])}' failed (exit {code})")
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

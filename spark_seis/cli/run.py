@@ -41,9 +41,11 @@ def run_job(config: str | Path, *, master: str | None = None, resume: bool = Fal
     """Load the job config, start (or reuse) Spark and run the misfit job."""
     from spark_seis.engine.misfit_job import EmptyQueryError, run_misfit_job
     from spark_seis.engine.session import get_spark_session
-    from spark_seis.workflow.job_config import JobConfig
 
-    job = JobConfig.load(config, {"events": list(events)} if events else None)
+    from .common import load_job, open_database
+
+    job = load_job(str(config), {"events": list(events)} if events else None)
+    db = open_database(job, must_exist=True)
     if spark is None:
         if shutil.which("java") is None:
             raise UserError("Java was not found; Spark needs Java 17 or newer",
@@ -53,7 +55,7 @@ def run_job(config: str | Path, *, master: str | None = None, resume: bool = Fal
                                   conf=spark_conf)
         spark.sparkContext.setLogLevel("WARN")
     try:
-        return run_misfit_job(spark, job, resume=resume, progress=progress)
+        return run_misfit_job(spark, job, db=db, resume=resume, progress=progress)
     except EmptyQueryError as exc:
         raise UserError(str(exc)) from None
 
