@@ -1,7 +1,6 @@
 """The `spark-seis` command: parsing and one-line user errors."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

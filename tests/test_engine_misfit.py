@@ -7,7 +7,7 @@ import obspy
 import pyasdf
 import pytest
 
-from engine_support import SYN_TAG, build_database, job_for
+from engine_support import SYN_TAG, build_database
 from spark_seis.engine.misfit_job import run_misfit_job
 from spark_seis.engine.misfit_pipeline import FaultInjection
 from spark_seis.engine.read import load_streams
@@ -54,10 +54,9 @@ def test_nz_bfz_matches_the_reference_misfit(clean_run):
 
 def test_spark_results_equal_serial_manager_path(clean_run):
     db, job, _summary = clean_run
-    source = db.db["source"].find_one({})
-    event = obspy.read_events(str(job.work_dir.parent / "x.xml")) if False else None
     from spark_seis.engine.misfit_job import build_plan, load_tables
 
+    source = db.db["source"].find_one({})
     plan, _ = build_plan(db, job, resume=False)
     tables = load_tables(db, plan)
     event = tables.event(str(source["_id"]))

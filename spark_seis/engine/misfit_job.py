@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from spark_seis.engine.misfit_pipeline import (
     ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
@@ -14,9 +14,6 @@ from spark_seis.engine.output_docs import STATIONS
 from spark_seis.engine.progress import Counters, ProgressReporter
 from spark_seis.engine.read import _plain_doc
 from spark_seis.workflow.job_config import JobConfig
-
-SAMPLE_FIELDS = None  # wf documents are read whole; they hold no samples
-
 
 class EmptyQueryError(LookupError):
     """No wf documents matched: nothing to do (the CLI says what to check)."""
@@ -104,7 +101,3 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
     tables_bc.unpersist()
     options_bc.unpersist()
     return summarize(summaries, len(plan), skipped, str(output_dir), started)
-
-
-def event_ids(plan: dict[str, Iterable]) -> list[str]:
-    return sorted(plan)

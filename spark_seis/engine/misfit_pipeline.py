@@ -9,7 +9,6 @@ are deterministic. Only small per-station summaries return to the driver.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -243,7 +242,3 @@ def summarize(summaries: list[StationSummary], events: int, skipped: int, output
                       dead=len(dead), skipped=skipped, output_dir=output_dir,
                       seconds=time.time() - started, stations_by_status=dict(by_status),
                       dead_reasons=dead)
-
-
-def as_dict(obj: Any) -> dict:
-    return dataclasses.asdict(obj)
