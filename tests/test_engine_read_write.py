@@ -43,7 +43,7 @@ def _save_with_sources(db, series, per_event=8):
 
 def test_read_distributed_groups_by_event_and_normalizes(spark, db):
     series = _series()
-    ids = _save_with_sources(db, series)
+    _save_with_sources(db, series)
     rdd = read_distributed_data(spark, db, {"data_tag": "raw"}, normalize_with=["source"])
     partitions = rdd.map(lambda ts: str(ts["source_id"])).glom().collect()
     for part in partitions:  # all traces of one event in one partition
