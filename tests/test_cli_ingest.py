@@ -25,20 +25,20 @@ def test_ingest_twice_adds_nothing(project, capsys):
     capsys.readouterr()
     assert main(["ingest", str(NZ)]) == 0
     out, err = capsys.readouterr()
-    assert "added: source 1, site 1, channel 3, wf_TimeSeries 4" in out
+    assert "added: source 1, site 1, channel 3, wf_TimeSeries 6" in out
     assert "synthetic='synthetic_i01s00'" in out  # the Config's tag (iteration 1, step 0)
-    assert "ingest [" in err and "6/6" in err  # progress bar on stderr
+    assert "ingest [" in err and "8/8" in err  # progress bar on stderr
     # the ASCII test files are not waveform formats: named as skipped, with why
     assert "test_obs_data_NZ_BFZ_2018p130600.ascii: not QuakeML" in out
     db = get_database({"work_dir": str(project / "work")})
-    assert db.wf_TimeSeries.count_documents({}) == 4
+    assert db.wf_TimeSeries.count_documents({}) == 6
 
     assert main(["ingest", str(NZ), "--no-progress"]) == 0
     out, err = capsys.readouterr()
     assert "added: source 0, site 0, channel 0, wf_TimeSeries 0" in out
-    assert "wf_TimeSeries 4" in out.split("already in the database")[1]
+    assert "wf_TimeSeries 6" in out.split("already in the database")[1]
     assert err == ""
-    assert db.wf_TimeSeries.count_documents({}) == 4
+    assert db.wf_TimeSeries.count_documents({}) == 6
 
 
 def test_ingest_tag_and_event_options(project, capsys):

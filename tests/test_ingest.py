@@ -37,14 +37,14 @@ def _ingest_nz(db, **kw):
 def test_ingest_nz_and_twice_adds_nothing(db):
     ticks = []
     first = _ingest_nz(db, progress=lambda done, total, name: ticks.append((done, total)))
-    assert ticks[-1] == (6, 6)
-    assert _counts(db) == {"source": 1, "site": 1, "channel": 3, "wf_TimeSeries": 4}
-    assert first.added["wf_TimeSeries"] == 4 and not first.skipped
+    assert ticks[-1] == (8, 8)  # QuakeML, StationXML, 3 MiniSEED, 3 .semd
+    assert _counts(db) == {"source": 1, "site": 1, "channel": 3, "wf_TimeSeries": 6}
+    assert first.added["wf_TimeSeries"] == 6 and not first.skipped
     src = db.source.find_one({"event_id": "2018p130600"})
     obs = list(db.wf_TimeSeries.find({"data_tag": "observed"}))
     syn = list(db.wf_TimeSeries.find({"data_tag": "synthetic_i01s00"}))
     assert sorted(d["chan"] for d in obs) == ["HHE", "HHN", "HHZ"]
-    assert [d["chan"] for d in syn] == ["BXN"]
+    assert sorted(d["chan"] for d in syn) == ["BXE", "BXN", "BXZ"]
     for doc in obs + syn:
         for key in ("net", "sta", "loc", "chan", "npts", "delta", "starttime"):
             assert key in doc, key
@@ -55,16 +55,17 @@ def test_ingest_nz_and_twice_adds_nothing(db):
     assert {d["dir"] for d in obs} == {"mseed"}
     assert (Path(db.storage_root) / "mseed" / "NZ.BFZ.10.HHE.D.2018.049").exists()
     # SPECFEM: absolute time = origin time + first time value (-20 s), float64 binary file
-    assert syn[0]["starttime"] == pytest.approx(ORIGIN - 20.0, abs=1e-3)
-    assert syn[0]["format"] == "binary" and syn[0]["npts"] == 10000
-    assert syn[0]["dir"] == "ingest/synthetic_i01s00" and syn[0]["dfile"] == "2018p130600.bin"
+    for doc in syn:  # one binary file for the event's synthetics
+        assert doc["starttime"] == pytest.approx(ORIGIN - 20.0, abs=1e-3)
+        assert doc["format"] == "binary" and doc["npts"] == 10000
+        assert doc["dir"] == "ingest/synthetic_i01s00" and doc["dfile"] == "2018p130600.bin"
     size = (Path(db.storage_root) / syn[0]["dir"] / syn[0]["dfile"]).stat().st_size
-    assert size == 10000 * 8
+    assert size == 3 * 10000 * 8
 
     again = _ingest_nz(db)
-    assert _counts(db) == {"source": 1, "site": 1, "channel": 3, "wf_TimeSeries": 4}
+    assert _counts(db) == {"source": 1, "site": 1, "channel": 3, "wf_TimeSeries": 6}
     assert again.total_added == 0
-    assert again.existing["wf_TimeSeries"] == 4 and again.existing["channel"] == 3
+    assert again.existing["wf_TimeSeries"] == 6 and again.existing["channel"] == 3
     assert size == (Path(db.storage_root) / syn[0]["dir"] / syn[0]["dfile"]).stat().st_size
 
 
@@ -80,12 +81,13 @@ def test_ingested_documents_feed_the_misfit_job_plan(db, tmp_path):
     src = db.source.find_one({})
     assert list(plan) == [str(src["_id"])] and skipped == 0
     (task,) = plan[str(src["_id"])]
-    assert task.code == "NZ.BFZ" and len(task.observed) == 3 and len(task.synthetic) == 1
+    assert task.code == "NZ.BFZ" and len(task.observed) == 3 and len(task.synthetic) == 3
     st_obs, st_syn, elog = load_streams(task.observed, task.synthetic, db.storage_root)
-    assert len(st_obs) == 3 and len(st_syn) == 1 and not len(elog)
+    assert len(st_obs) == 3 and len(st_syn) == 3 and not len(elog)
     semd = np.loadtxt(NZ / "synthetics_BFZ" / "NZ.BFZ.BXN.semd")
-    np.testing.assert_array_equal(st_syn[0].data, semd[:, 1])
-    assert st_syn[0].stats.starttime.timestamp == pytest.approx(ORIGIN + semd[0, 0], abs=1e-3)
+    (north,) = st_syn.select(channel="BXN")
+    np.testing.assert_array_equal(north.data, semd[:, 1])
+    assert north.stats.starttime.timestamp == pytest.approx(ORIGIN + semd[0, 0], abs=1e-3)
 
 
 def test_bad_files_are_skipped_and_named(db, tmp_path):
