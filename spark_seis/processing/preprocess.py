@@ -163,19 +163,46 @@ def apply_filter(st: Stream, min_period: float | None,
     return st
 
 
+# Input units of a seismometer/accelerometer response (ObsPy/evalresp names,
+# displacement, velocity, acceleration). Anything else (Pa, V, strain, counts)
+# cannot be deconvolved to DISP/VEL/ACC.
+GROUND_MOTION_UNITS = frozenset(
+    f"{scale}{rate}" for scale in ("M", "NM", "CM", "MM")
+    for rate in ("", "/S", "/SEC", "/S**2", "/(S**2)", "/SEC**2", "/(SEC**2)",
+                 "/S/S"))
+
+
+def check_response_units(tr: Trace, resp: Response) -> None:
+    """StageError naming the channel when the response is not ground motion."""
+    units = None
+    if resp.response_stages:
+        units = resp.response_stages[0].input_units
+    sens = resp.instrument_sensitivity
+    if not units and sens is not None:
+        units = sens.input_units
+    if units and str(units).strip().upper() not in GROUND_MOTION_UNITS:
+        raise StageError("preprocess", f"response of {tr.id} has input units "
+                         f"{units!r}, not ground motion (m, m/s, m/s**2): "
+                         f"cannot remove it", "failed:response")
+
+
 def remove_response(st: Stream, inv: Inventory, output: str,
                     water_level: float = 60.0) -> Stream:
     """Remove instrument response in place; StageError if none matches."""
     if inv is None:
-        raise StageError("preprocess", "no inventory to remove the instrument "
-                         "response with", "failed:response")
+        ids = ", ".join(sorted({tr.id for tr in st}))
+        raise StageError("preprocess", f"no inventory (StationXML) to remove the "
+                         f"instrument response of {ids} with", "failed:response")
     for tr in st:
         try:
             resp = inv.get_response(tr.id, tr.stats.starttime)
+            check_response_units(tr, resp)
             tr.stats.response = CachedResponse(resp, _response_key(tr, resp))
             tr.remove_response(output=output, water_level=water_level,
                                plot=False)
             del tr.stats.response
+        except StageError:
+            raise
         except Exception as exc:  # obspy raises ValueError/Exception variants
             raise StageError("preprocess", f"cannot remove response of "
                              f"{tr.id}: {exc}", "failed:response") from exc

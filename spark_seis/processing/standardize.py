@@ -22,13 +22,47 @@ def _zero_pad_front(st: Stream, seconds: float) -> Stream:
     return st
 
 
+def check_traces(st: Stream, name: str) -> Stream:
+    """Refuse data no stage can use, naming the channel: empty traces,
+    NaN/inf samples, and several traces of one channel that do not merge
+    into one gap-free trace (gaps, overlaps with different samples,
+    duplicates that disagree). Exact duplicates are merged (nothing lost)."""
+    for tr in st:
+        if tr.stats.npts == 0:
+            raise StageError("standardize", f"{name} trace {tr.id} has no "
+                             f"samples", "failed:no_data")
+        if np.ma.isMaskedArray(tr.data):
+            raise StageError("standardize", f"{name} trace {tr.id} has gaps "
+                             f"(masked samples)")
+        if not np.issubdtype(tr.data.dtype, np.number):
+            raise StageError("standardize", f"{name} trace {tr.id} has "
+                             f"non-numeric samples ({tr.data.dtype})")
+        bad = np.count_nonzero(~np.isfinite(tr.data))
+        if bad:
+            raise StageError("standardize", f"{name} trace {tr.id} has {bad} "
+                             f"non-finite (NaN/inf) samples")
+    ids = [tr.id for tr in st]
+    if len(set(ids)) == len(ids):
+        return st
+    merged = st.copy().merge(method=-1)
+    for tr_id in sorted(set(ids)):
+        pieces = merged.select(id=tr_id)
+        if len(pieces) > 1 or np.ma.isMaskedArray(pieces[0].data):
+            raise StageError(
+                "standardize", f"{name} channel {tr_id} has {ids.count(tr_id)} "
+                f"traces that do not merge into one (gaps, overlaps or "
+                f"duplicates with different samples or sampling rates)")
+    return merged
+
+
 def standardize(st_obs: Stream, st_syn: Stream,
                 standardize_to: str = "syn") -> tuple[Stream, Stream]:
     """Return copies of (obs, syn) with equal starttime, sampling rate, npts."""
     if not st_obs or not st_syn:
         raise StageError("standardize", "cannot standardize, observed or "
                          "synthetic stream is empty", "failed:no_data")
-    obs, syn = st_obs.copy(), st_syn.copy()
+    obs = check_traces(st_obs, "observed").copy()
+    syn = check_traces(st_syn, "synthetic").copy()
     for st, name in ((obs, "observed"), (syn, "synthetic")):
         if len({tr.stats.npts for tr in st}) != 1 or \
                 len({tr.stats.sampling_rate for tr in st}) != 1:
@@ -72,7 +106,11 @@ def time_offset(st_syn: Stream, event: Event | None) -> float:
     if hasattr(stats, "time_offset"):
         return float(stats.time_offset)
     if event is not None:
-        origin = event.preferred_origin() or event.origins[0]
+        origin = event.preferred_origin() or (event.origins[0] if event.origins
+                                              else None)
+        if origin is None or origin.time is None:
+            raise StageError("metadata", f"event {event.resource_id} has no "
+                             f"origin time", "failed:metadata")
         return float(stats.starttime - origin.time)
     return 0.0
 

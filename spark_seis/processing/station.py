@@ -107,8 +107,8 @@ def process_station(st_obs: Stream, st_syn: Stream, inv: Inventory | None,
             except StageError as exc:
                 res.elog.log(ALGORITHM, exc.message, "Suspect")
         else:
-            res.elog.log(ALGORITHM, "no event or inventory: no travel-time "
-                         "checks in window selection", "Complaint")
+            res.elog.log(ALGORITHM, f"{res.code}: no event or inventory: no "
+                         "travel-time checks in window selection", "Complaint")
         lap("geometry")
 
         stage = "preprocess"

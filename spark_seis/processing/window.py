@@ -93,9 +93,11 @@ def select_windows(st_obs: Stream, st_syn: Stream, config: Config,
                                            station=station, ttimes=ttimes)
                 wins = ws.select_windows()
         except (PyflexError, IndexError, ValueError) as exc:
-            elog.log(ALGORITHM, f"{net}.{sta}.{comp}: pyflex failed ({exc}); "
-                     "source-receiver distance may be too small for the "
-                     "minimum period", "Invalid")
+            span = syn.stats.npts * syn.stats.delta
+            elog.log(ALGORITHM, f"{net}.{sta}.{comp}: pyflex failed ({exc}) on "
+                     f"{syn.stats.npts} samples ({span:.1f} s); the traces may "
+                     "be shorter than the windows need, or the source-receiver "
+                     "distance too small for the minimum period", "Invalid")
             continue
         if config.win_amp_ratio > 0:
             wins, _rej = reject_on_global_amplitude_ratio(
