@@ -56,17 +56,42 @@ def get_client(uri: str | None = None, path: str | Path | None = None) -> Any:
     if uri:
         import pymongo
 
+        # a timeout given in the URI wins over our default (pymongo: keyword beats URI)
+        options = {} if "serverselectiontimeoutms" in uri.lower() else {
+            "serverSelectionTimeoutMS": 5000}
         try:
-            return pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+            return pymongo.MongoClient(uri, **options)
         except Exception as exc:  # noqa: BLE001 - re-raise without leaking credentials
             raise ConnectionError(
                 f"cannot create MongoDB client for {mask_uri(uri)}: "
                 f"{mask_uri(str(exc))}") from None
     from .embedded import EmbeddedClient
+    from .retry import DatabaseUnavailableError
 
     if path is None:
         path = load_config()["embedded_path"]
-    return EmbeddedClient(path)
+    try:
+        return EmbeddedClient(path)
+    except (OSError, ImportError) as exc:
+        raise DatabaseUnavailableError(
+            f"cannot open the embedded database store at {path}: "
+            f"{type(exc).__name__}: {exc}") from None
+
+
+def check_available(client: Any, uri: str | None, attempts: int = 3,
+                    base_delay: float = 0.5) -> None:
+    """Ping a MongoDB server (with bounded retries); a clear, masked error if it is down.
+
+    The embedded store needs no ping: opening it already touched its files.
+    """
+    from .embedded import EmbeddedClient
+    from .retry import with_retry
+
+    if not uri or isinstance(client, EmbeddedClient):
+        return
+
+    with_retry(lambda: client.admin.command("ping"), what="connecting to MongoDB",
+               uri=uri, attempts=attempts, base_delay=base_delay)
 
 
 def get_database(config: Mapping[str, Any] | str | Path | None = None, **overrides: Any):
@@ -78,5 +103,6 @@ def get_database(config: Mapping[str, Any] | str | Path | None = None, **overrid
     else:
         cfg = load_config(None, {**dict(config), **overrides})
     client = get_client(cfg.get("mongo_uri"), cfg["embedded_path"])
+    check_available(client, cfg.get("mongo_uri"), attempts=int(cfg.get("connect_attempts", 3)))
     return Database(client, cfg["database_name"], db_schema=cfg["db_schema"],
                     storage_root=cfg["storage_root"])

@@ -314,8 +314,11 @@ def document_to_object(
             obj.components = tuple(md.get("components", ("E", "N", "Z")))
         if mdt is not None:  # MiniSEED carries its own time base
             obj.dt, obj.t0 = mdt, mt0
-    except (sample_io.SampleReadError, sample_io.StoragePathError, OSError, ValueError) as exc:
+    except (sample_io.SampleReadError, sample_io.StoragePathError, OSError) as exc:
         obj.kill(ALG_READ, str(exc), "Invalid")
+        return obj
+    except ValueError as exc:  # e.g. NaN/inf samples: name the document and file
+        obj.kill(ALG_READ, f"{describe(doc)}: {sample_location(doc)}: {exc}", "Invalid")
         return obj
     if load_history:
         obj.history = ProcessingHistory("spark_seis")

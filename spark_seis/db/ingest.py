@@ -148,7 +148,12 @@ def channel_response(channel_doc: dict) -> Any:
     if not text:
         raise ValueError(f"channel {channel_doc.get('_id')} has no response_stationxml")
     inv = read_inventory(io.BytesIO(text.encode("utf-8")), format="STATIONXML")
-    return inv[0][0][0].response
+    response = inv[0][0][0].response
+    if response is None or not (response.response_stages or response.instrument_sensitivity):
+        seed = ".".join(str(channel_doc.get(k, "")) for k in ("net", "sta", "loc", "chan"))
+        raise ValueError(f"channel {seed} ({channel_doc.get('_id')}): its StationXML has no "
+                         f"instrument response")
+    return response
 
 
 def index_mseed(db: "Database", path: str | os.PathLike, *,
@@ -170,6 +175,8 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
     rel = full.relative_to(root)
     dir_, dfile = str(rel.parent) if str(rel.parent) != "." else "", rel.name
     size = full.stat().st_size
+    if size == 0:
+        raise IngestError(f"cannot index MiniSEED file {full}: the file is empty")
     report = IngestReport()
     runs: list[dict] = []
     with open(full, "rb") as fh:
@@ -181,6 +188,9 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
                 head = read(io.BytesIO(fh.read(info["record_length"])), format="MSEED",
                             headonly=True)[0].stats
             except Exception as exc:  # noqa: BLE001
+                if offset == 0:  # not a single record: the whole file is bad
+                    raise IngestError(f"cannot index MiniSEED file {full}: no readable "
+                                      f"record at offset 0: {exc}") from None
                 report.skipped.append(f"{full}: unreadable record at offset {offset}: {exc}")
                 break
             seed = (head.network, head.station, head.location, head.channel)
