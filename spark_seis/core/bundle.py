@@ -32,10 +32,19 @@ def _orientation(ts: TimeSeries) -> tuple[float, float] | None:
     return _DEFAULT_ORIENTATION.get(code)
 
 
-def _dead(members: Sequence[TimeSeries], message: str) -> Seismogram:
-    elog = ErrorLog()
+def _merged_elog(members: Sequence[TimeSeries]) -> ErrorLog:
+    """Entries of all members, each once (split copies one elog into all three)."""
+    elog, seen = ErrorLog(), set()
     for member in members:
-        elog.extend(member.elog)
+        for entry in member.elog:
+            if entry not in seen:
+                seen.add(entry)
+                elog.extend([entry])
+    return elog
+
+
+def _dead(members: Sequence[TimeSeries], message: str) -> Seismogram:
+    elog = _merged_elog(members)
     dt = members[0].dt if members else 1.0
     seis = Seismogram(dt=dt, npts=0, elog=elog,
                       metadata=_shared_metadata(members) if members else None)
@@ -79,7 +88,13 @@ def bundle_seismogram(members: Sequence[TimeSeries], rtol: float = 1e-6) -> Seis
     if any(o is None for o in orientations):
         unknown = [n for n, o in zip(names, orientations) if o is None]
         return _dead(members, f"orientation unknown (no hang/vang) for channel(s) {unknown}")
-    order = sorted(range(3), key=lambda i: _ORDER.get(names[i][-1:].upper(), 3 + i))
+    # E/N/Z (or 1/2/3) codes go in standard order; other components (R, T, L, Q ...)
+    # keep the order given, so split_seismogram -> bundle_seismogram is an identity
+    codes = [n[-1:].upper() for n in names]
+    if all(c in _ORDER for c in codes):
+        order = sorted(range(3), key=lambda i: _ORDER[codes[i]])
+    else:
+        order = [0, 1, 2]
     members = [members[i] for i in order]
     orientations = [orientations[i] for i in order]
     names = [names[i] for i in order]
@@ -98,9 +113,7 @@ def bundle_seismogram(members: Sequence[TimeSeries], rtol: float = 1e-6) -> Seis
             return _dead(members, f"component {names[row]} is shorter than the common span")
         data[row] = segment
     tmatrix = np.array([orientation_vector(h, v) for h, v in orientations])
-    elog = ErrorLog()
-    for member in members:
-        elog.extend(member.elog)
+    elog = _merged_elog(members)
     metadata = _shared_metadata(members)
     metadata["channels"] = names
     seis = Seismogram(data, dt=dt, t0=t0, tmatrix=tmatrix,

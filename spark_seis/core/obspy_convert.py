@@ -50,6 +50,9 @@ def timeseries_to_trace(ts: TimeSeries) -> Trace:
         "metadata": dict(ts.metadata),
         "modified": sorted(ts.metadata.modified()),
         "tref": ts.tref,
+        # exact time base: UTCDateTime keeps nanoseconds only
+        "t0": ts.t0,
+        "dt": ts.dt,
         "live": ts.live,
         "elog": ts.elog.to_list(),
         "history": None if ts.history is None else ts.history.to_list(),
@@ -86,8 +89,15 @@ def trace_to_timeseries(trace: Trace) -> TimeSeries:
         elog.log("trace_to_timeseries",
                  f"{trace.id}: {int(bad.sum())} non-finite samples (NaN/inf)", "Invalid")
         live = False
-    return TimeSeries(data, dt=float(stats.delta), t0=float(stats.starttime.timestamp),
-                      tref=tref, metadata=metadata, live=live, elog=elog, history=history)
+    dt, t0 = float(stats.delta), float(stats.starttime.timestamp)
+    if extra:
+        # the exact values, unless ObsPy processing moved the start or resampled
+        if extra.get("t0") is not None and abs(float(extra["t0"]) - t0) < 1e-6:
+            t0 = float(extra["t0"])
+        if extra.get("dt") is not None and abs(float(extra["dt"]) - dt) <= 1e-12 * dt:
+            dt = float(extra["dt"])
+    return TimeSeries(data, dt=dt, t0=t0, tref=tref, metadata=metadata, live=live,
+                      elog=elog, history=history)
 
 
 def ensemble_to_stream(ensemble: TimeSeriesEnsemble) -> Stream:
