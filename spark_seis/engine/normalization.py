@@ -53,11 +53,9 @@ class NormalizationTables:
     def inventory(self, net: str, sta: str) -> Inventory | None:
         code = f"{net}.{sta}"
         if code not in self._inventories:
-            inventory = None
-            for text in self.stationxml.get(code, ()):
-                part = read_inventory(io.BytesIO(text.encode()), format="STATIONXML")
-                inventory = part if inventory is None else inventory + part
-            self._inventories[code] = inventory
+            parts = [read_inventory(io.BytesIO(text.encode()), format="STATIONXML")
+                     for text in self.stationxml.get(code, ())]
+            self._inventories[code] = merge_channel_inventories(parts)
         return self._inventories[code]
 
 
@@ -74,6 +72,28 @@ def source_doc_to_event(doc: Mapping[str, Any]) -> Event:
                                       magnitude_type=doc.get("magnitude_type"))]
     event.preferred_origin_id = origin.resource_id.id
     return event
+
+
+def merge_channel_inventories(parts: list[Inventory]) -> Inventory | None:
+    """One network/station holding every channel, when the parts agree on both.
+
+    The database keeps one StationXML per channel epoch; writers and response
+    removal want the station whole. Parts that disagree on codes or station
+    epoch are kept side by side instead.
+    """
+    if not parts:
+        return None
+    merged = parts[0].copy()
+    for part in parts[1:]:
+        for net in part:
+            for sta in net:
+                target = next((s for n in merged if n.code == net.code for s in n
+                               if s.code == sta.code and s.start_date == sta.start_date), None)
+                if target is None:
+                    merged.networks.append(net)
+                else:
+                    target.channels.extend(sta.channels)
+    return merged
 
 
 def stationxml_for(channel_docs: list[Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -87,8 +87,27 @@ def write_event(ds, event: Event) -> None:
         ds.add_quakeml(event)
 
 
+def _single_station(inv: Inventory) -> tuple[str, str] | None:
+    if len(inv.networks) == 1 and len(inv[0].stations) == 1:
+        return inv[0].code, inv[0][0].code
+    return None
+
+
 def write_stationxml(ds, inv: Inventory) -> None:
-    ds.add_stationxml(inv)
+    """Add station metadata; a one-station inventory new to the file is stored as is.
+
+    pyasdf's ``add_stationxml`` deep-copies and re-merges the whole inventory
+    (~30 ms per station with full responses), which is pure waste for a single
+    station the file does not hold yet, the writer's usual case. Then its own
+    storage step is called directly; anything else takes the public path.
+    """
+    codes = _single_station(inv)
+    group = getattr(ds, "_waveform_group", None)
+    if (codes is not None and group is not None and hasattr(ds, "_add_inventory_object")
+            and "StationXML" not in group.get(f"{codes[0]}.{codes[1]}", {})):
+        ds._add_inventory_object(inv=inv, network_id=codes[0], station_id=codes[1])
+    else:
+        ds.add_stationxml(inv)
 
 
 def write_waveforms(ds, st: Stream, tag: str) -> None:
