@@ -107,8 +107,6 @@ def test_retrying_upsert_refuses_documents_without_id(store):
         retrying_upsert(store.db["out"], [{"x": 1}])
 
 
-@pytest.mark.xfail(strict=True, raises=AutoReconnect, reason="engine/db_writer.upsert_station_documents does not "
-                   "retry yet: bulk_write must go through spark_seis.db.retry.retrying_upsert")
 def test_engine_document_writer_survives_a_database_blip(store, monkeypatch):
     import spark_seis.db.client as client_mod
     from spark_seis.engine import output_docs
@@ -169,8 +167,6 @@ def test_database_repr_and_config_do_not_show_credentials(monkeypatch):
     assert SECRET not in repr(db)
 
 
-@pytest.mark.xfail(strict=True, reason="workflow/job_config.JobConfig is a dataclass whose repr "
-                   "prints database.mongo_uri with its password (needs a masking __repr__)")
 def test_job_config_repr_masks_the_uri(tmp_path):
     job = job_for(tmp_path, database={"mongo_uri": DOWN_URI})
     assert SECRET not in repr(job) and SECRET not in str(job)

@@ -202,9 +202,6 @@ def test_read_only_output_folder_fails_without_outputs(spark, tmp_path):
     assert db.db["misfit_station"].count_documents({}) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="engine/misfit_job.run_misfit_job does not check that "
-                   "output_dir is writable before starting Spark tasks: the error arrives as a "
-                   "Py4JJavaError after 3 failed attempts")
 def test_read_only_output_folder_is_a_clear_error_before_spark(spark, tmp_path):
     db, job = build_database(tmp_path, n_generated=0)
     job.output_dir.mkdir(parents=True)

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pymongo import ReplaceOne
-
+from spark_seis.db.retry import retrying_upsert, with_retry
 from spark_seis.engine import output_docs
 
 
 def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[dict]],
                              event_id: str, eval_tag: str, fault=None) -> dict[str, int]:
-    """Replace the documents of these stations; drop their stale windows."""
+    """Replace the documents of these stations; drop their stale windows.
+
+    Every write is idempotent (deterministic ids), so a database blip is retried
+    with bounded backoff before the task fails.
+    """
     from spark_seis.db.client import get_database
 
     db = get_database(dict(database))
+    uri = database.get("mongo_uri")
     written: dict[str, int] = {}
     try:
         stations = {(d["net"], d["sta"]) for d in docs.get(output_docs.STATIONS, [])}
@@ -30,11 +34,11 @@ def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[d
                 # a rerun may find fewer windows than before: remove what is gone
                 keep = [d["_id"] for d in batch]
                 for net, sta in stations:
-                    handle.delete_many({"source_id": event_id, "net": net, "sta": sta,
-                                        "eval_tag": eval_tag, "_id": {"$nin": keep}})
-            if batch:
-                handle.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True)
-                                   for d in batch], ordered=False)
+                    stale = {"source_id": event_id, "net": net, "sta": sta,
+                             "eval_tag": eval_tag, "_id": {"$nin": keep}}
+                    with_retry(lambda: handle.delete_many(stale),
+                               what=f"removing stale {collection} of {net}.{sta}", uri=uri)
+            retrying_upsert(handle, batch, what=f"{collection} of event {event_id}", uri=uri)
             written[collection] = len(batch)
             if fault is not None and collection == output_docs.WINDOWS:
                 fault.maybe_fail("after_partial_upsert")

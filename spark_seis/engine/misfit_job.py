@@ -1,6 +1,7 @@
 """Driver of the misfit job: plan, broadcast, run partitions, summarize."""
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,18 @@ from spark_seis.workflow.job_config import JobConfig
 
 class EmptyQueryError(LookupError):
     """No wf documents matched: nothing to do (the CLI says what to check)."""
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any Spark work if outputs cannot be written (read-only, full, ...)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-") as probe:
+            probe.write(b"x")
+            probe.flush()
+    except OSError as exc:
+        raise OSError(exc.errno, f"output folder {folder} is not writable: "
+                                 f"{exc.strerror or exc}") from None
 
 
 def _finished_stations(db, eval_tag: str) -> set[tuple[str, str]]:
@@ -79,7 +92,7 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
     plan, skipped = build_plan(db, job, resume)
     tables = load_tables(db, plan)
     output_dir = Path(job.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(output_dir)
     options = ExecutorOptions(
         config=job.misfit.to_dict(), storage_root=str(db.storage_root),
         output_dir=str(output_dir), database=job.database_config(),

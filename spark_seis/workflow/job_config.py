@@ -32,6 +32,17 @@ class JobConfig:
     spark: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
+    def __repr__(self) -> str:
+        from spark_seis.db.client import mask_uri
+
+        database = {k: mask_uri(v) if isinstance(v, str) else v
+                    for k, v in self.database.items()}
+        return (f"JobConfig(source={self.source}, work_dir={self.work_dir}, "
+                f"database={database}, eval_tag={self.misfit.eval_tag!r}, "
+                f"output_dir={self.output_dir}, events={self.events})")
+
+    __str__ = __repr__
+
     @property
     def synthetic_data_tag(self) -> str:
         return self.synthetic_tag or self.misfit.synthetic_tag
