@@ -36,6 +36,21 @@ def test_direct_kernels_and_cached_response_are_bit_identical(kind):
             assert "response" not in b.stats
 
 
+def test_channels_with_equal_responses_share_one_evalresp_spectrum(monkeypatch):
+    inv, _event, st_obs, st_syn = nz_bfz()
+    obs, _syn = standardize(st_obs, st_syn)
+    monkeypatch.setattr(pp, "_EVALRESP", {})
+    ref = _obspy_reference(obs, inv, "obs")
+    ours = pp.preprocess(obs, Config(), inv, "obs")
+    assert len(pp._EVALRESP) == 1  # NZ.BFZ E, N and Z: one sensor, one response
+    for a, b in zip(ref, ours):
+        assert np.array_equal(a.data, b.data)
+    other = inv.copy()
+    other[0][0][0].response.instrument_sensitivity.value *= 2
+    pp.preprocess(obs, Config(), other, "obs")
+    assert len(pp._EVALRESP) == 2  # a different response is not confused with it
+
+
 def test_travel_times_once_per_station(monkeypatch):
     calls = []
     real = compat.taup_model("ak135").get_travel_times

@@ -7,6 +7,8 @@ picked on our output match Pyatoa's.
 """
 from __future__ import annotations
 
+import hashlib
+
 import functools
 
 import numpy as np
@@ -104,8 +106,9 @@ def _filter_trace(tr: Trace, min_period, max_period, corners, zerophase):
 
 
 class CachedResponse(Response):
-    """Response whose evalresp spectrum is cached per (channel, dt, nfft,
-    output): the same channel is deconvolved for every event and iteration.
+    """Response whose evalresp spectrum is cached per (response content, dt,
+    nfft, output): the same sensor is deconvolved for every component, event
+    and iteration.
     Returns copies, because ObsPy inverts the spectrum in place."""
 
     def __init__(self, response: Response, key: str) -> None:
@@ -140,10 +143,20 @@ def _evalresp(resp: CachedResponse, key: str, t_samp: float, nfft: int,
     return hit
 
 
+_NOT_CONTENT = frozenset({"name", "resource_id", "resource_id2", "description"})
+
+
 def _response_key(tr: Trace, resp: Response) -> str:
+    """Digest of what evalresp computes from: channels with equal responses
+    (E, N and Z of one sensor, usually) share one cached spectrum."""
+    digest = hashlib.sha1()
     sens = resp.instrument_sensitivity
-    return (f"{tr.id}|{getattr(sens, 'value', None)}|"
-            f"{getattr(sens, 'frequency', None)}|{len(resp.response_stages)}")
+    digest.update(repr((getattr(sens, "value", None), getattr(sens, "frequency", None),
+                        getattr(sens, "input_units", None))).encode())
+    for stage in resp.response_stages:
+        content = sorted((k, v) for k, v in vars(stage).items() if k not in _NOT_CONTENT)
+        digest.update(type(stage).__name__.encode() + repr(content).encode())
+    return digest.hexdigest()
 
 
 def apply_filter(st: Stream, min_period: float | None,
