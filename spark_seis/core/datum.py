@@ -44,6 +44,33 @@ def check_samples(name: str, data: np.ndarray) -> None:
         raise ValueError(f"{name} has {bad} non-finite (NaN/inf) samples")
 
 
+def as_sample_array(data: Any, npts: int | None, leading: tuple[int, ...],
+                    what: str) -> np.ndarray:
+    """Validated float64 samples of shape ``leading + (npts,)``; zeros if no data.
+
+    ``what`` names the expected layout in errors (e.g. "1-D for a TimeSeries").
+    """
+    if data is None:
+        if npts is None:
+            npts = 0
+        if isinstance(npts, bool) or not isinstance(npts, (int, np.integer)):
+            raise TypeError(f"npts must be an integer, got {npts!r}")
+        if npts < 0:
+            raise ValueError(f"npts must be >= 0, got {npts}")
+        return np.zeros(leading + (int(npts),), dtype=np.float64)
+    array = np.asarray(data)
+    if array.ndim != len(leading) + 1 or array.shape[:-1] != leading:
+        raise ValueError(f"data must be {what}, got shape {array.shape}")
+    if array.dtype != np.float64:
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            raise TypeError(f"data must be real numbers, got dtype {array.dtype}")
+        array = array.astype(np.float64)
+    if npts is not None and npts != array.shape[-1]:
+        raise ValueError(f"npts={npts} does not match the {array.shape[-1]} samples in data")
+    check_samples("data", array)
+    return np.ascontiguousarray(array)
+
+
 class Datum:
     """Base: metadata, time base, live flag, error log and optional history."""
 

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .datum import Datum, check_samples
+from .datum import Datum, as_sample_array
 from .errorlog import ErrorLog
 from .history import ProcessingHistory
 
@@ -19,25 +19,7 @@ STANDARD_COMPONENTS = ("E", "N", "Z")
 
 
 def _as_3c(data: Any, npts: int | None) -> np.ndarray:
-    if data is None:
-        if npts is None:
-            npts = 0
-        if isinstance(npts, bool) or not isinstance(npts, (int, np.integer)):
-            raise TypeError(f"npts must be an integer, got {npts!r}")
-        if npts < 0:
-            raise ValueError(f"npts must be >= 0, got {npts}")
-        return np.zeros((3, int(npts)), dtype=np.float64)
-    array = np.asarray(data)
-    if array.ndim != 2 or array.shape[0] != 3:
-        raise ValueError(f"data must have shape (3, npts) for a Seismogram, got {array.shape}")
-    if array.dtype != np.float64:
-        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-            raise TypeError(f"data must be real numbers, got dtype {array.dtype}")
-        array = array.astype(np.float64)
-    if npts is not None and npts != array.shape[1]:
-        raise ValueError(f"npts={npts} does not match data.shape[1]={array.shape[1]}")
-    check_samples("data", array)
-    return np.ascontiguousarray(array)
+    return as_sample_array(data, npts, (3,), "of shape (3, npts) for a Seismogram")
 
 
 def _as_tmatrix(tmatrix: Any) -> np.ndarray:

@@ -5,31 +5,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .datum import Datum, check_samples
+from .datum import Datum, as_sample_array
 from .errorlog import ErrorLog
 from .history import ProcessingHistory
 
 
 def _as_samples(data: Any, npts: int | None) -> np.ndarray:
-    if data is None:
-        if npts is None:
-            npts = 0
-        if isinstance(npts, bool) or not isinstance(npts, (int, np.integer)):
-            raise TypeError(f"npts must be an integer, got {npts!r}")
-        if npts < 0:
-            raise ValueError(f"npts must be >= 0, got {npts}")
-        return np.zeros(int(npts), dtype=np.float64)
-    array = np.asarray(data)
-    if array.ndim != 1:
-        raise ValueError(f"data must be 1-D for a TimeSeries, got shape {array.shape}")
-    if array.dtype != np.float64:
-        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-            raise TypeError(f"data must be real numbers, got dtype {array.dtype}")
-        array = array.astype(np.float64)
-    if npts is not None and npts != array.shape[0]:
-        raise ValueError(f"npts={npts} does not match len(data)={array.shape[0]}")
-    check_samples("data", array)
-    return array
+    return as_sample_array(data, npts, (), "1-D for a TimeSeries")
 
 
 class TimeSeries(Datum):
