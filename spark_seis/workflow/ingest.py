@@ -375,6 +375,19 @@ def _save_traces(db, traces: Sequence[Any], src: dict, data_tag: str,
     summary.added[WF] += len(members)
 
 
+def _save_each_with_its_event(db, traces: Sequence[Any], sources: Sources, event: str | None,
+                              window_minutes: float, data_tag: str, summary: IngestSummary,
+                              where: str, label: str = "") -> None:
+    """Save each trace under the event it belongs to; skip (named) those with none."""
+    for tr in traces:
+        src, why = _source_for(sources, event, tr.stats.starttime.timestamp,
+                               tr.stats.endtime.timestamp, window_minutes)
+        if src is None:
+            summary.skip(f"{where} [{tr.id}{' ' + label if label else ''}]", why)
+            continue
+        _save_traces(db, [tr], src, data_tag, summary, where)
+
+
 def ingest_sac(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
                data_tag: str = OBSERVED, event: str | None = None,
                window_minutes: float = DEFAULT_WINDOW_MINUTES) -> None:
@@ -386,13 +399,8 @@ def ingest_sac(db, path: str | os.PathLike, summary: IngestSummary, sources: Sou
     except Exception as exc:  # noqa: BLE001
         summary.skip(path, f"not readable as SAC: {type(exc).__name__}: {exc}")
         return
-    for tr in st:
-        src, why = _source_for(sources, event, tr.stats.starttime.timestamp,
-                               tr.stats.endtime.timestamp, window_minutes)
-        if src is None:
-            summary.skip(f"{path} [{tr.id}]", why)
-            continue
-        _save_traces(db, [tr], src, data_tag, summary, str(path))
+    _save_each_with_its_event(db, st, sources, event, window_minutes, data_tag, summary,
+                              str(path))
 
 
 def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sources, *,
@@ -481,13 +489,8 @@ def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: So
                 except Exception as exc:  # noqa: BLE001
                     summary.skip(f"{path} [{name}/{tag}]", f"{type(exc).__name__}: {exc}")
                     continue
-                for tr in st:
-                    src, why = _source_for(sources, file_event, tr.stats.starttime.timestamp,
-                                           tr.stats.endtime.timestamp, window_minutes)
-                    if src is None:
-                        summary.skip(f"{path} [{tr.id} {tag}]", why)
-                        continue
-                    _save_traces(db, [tr], src, stored_tag, summary, str(path))
+                _save_each_with_its_event(db, st, sources, file_event, window_minutes,
+                                          stored_tag, summary, str(path), label=tag)
     finally:
         del ds
 
