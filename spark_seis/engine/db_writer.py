@@ -33,11 +33,12 @@ def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[d
             if collection in (output_docs.WINDOWS, output_docs.MISFITS):
                 # a rerun may find fewer windows than before: remove what is gone
                 keep = [d["_id"] for d in batch]
-                for net, sta in stations:
-                    stale = {"source_id": event_id, "net": net, "sta": sta,
-                             "eval_tag": eval_tag, "_id": {"$nin": keep}}
+                for net in sorted({net for net, _sta in stations}):
+                    stale = {"source_id": event_id, "net": net, "eval_tag": eval_tag,
+                             "sta": {"$in": sorted(s for n, s in stations if n == net)},
+                             "_id": {"$nin": keep}}
                     with_retry(lambda: handle.delete_many(stale),
-                               what=f"removing stale {collection} of {net}.{sta}", uri=uri)
+                               what=f"removing stale {collection} of {event_id}", uri=uri)
             retrying_upsert(handle, batch, what=f"{collection} of event {event_id}", uri=uri)
             written[collection] = len(batch)
             if fault is not None and collection == output_docs.WINDOWS:
