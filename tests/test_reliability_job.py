@@ -361,6 +361,10 @@ def test_good_stations_complete_despite_bad_neighbours(corpus_run):
     db, job, summary = corpus_run
     assert summary.ok == 2 + 2  # BFZ, G000 and the two stations with one dead component
     assert summary.dead == len(BAD_STATIONS) - 2
+    # the two stations that lost a component are ok, but the summary says so
+    assert sorted(k.split("/")[1] for k in summary.partial) == ["NZ.INF", "NZ.NAN"]
+    lines = "\n".join(summary.lines())
+    assert "2 ok station(s) lost some of their data" in lines and "NZ.NAN.10.HHZ" in lines
     bfz = db.db["misfit_station"].find_one({"sta": "BFZ"})
     assert bfz["status"] == "ok" and bfz["nwin"] == 3
     assert bfz["total_misfit"] == pytest.approx(2.1653, abs=1e-3)

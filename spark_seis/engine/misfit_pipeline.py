@@ -39,6 +39,7 @@ class StationSummary:
     nwin: int
     total_misfit: float | None
     reasons: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # data killed at an "ok" station
 
 
 @dataclass
@@ -171,7 +172,8 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
                     event_id, result, config, str(final), name))
                 summaries.append(StationSummary(
                     name, task.code, result.status, result.nwin, result.total_misfit,
-                    [e.message for e in result.elog if e.severity <= 2]))
+                    [e.message for e in result.elog if e.severity <= 2],
+                    [e.message for e in result.elog if e.severity <= 1]))
         finally:
             del ds
         if options.fault:
@@ -221,6 +223,7 @@ class JobSummary:
     seconds: float
     stations_by_status: dict[str, int]
     dead_reasons: dict[str, list[str]]
+    partial: dict[str, list[str]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"misfit job: {self.stations} stations of {self.events} events in "
@@ -229,6 +232,11 @@ class JobSummary:
                f"ASDF files (one per event): {self.output_dir}"]
         for code, reasons in sorted(self.dead_reasons.items()):
             out.append(f"  {code}: {reasons[0] if reasons else 'no reason logged'}")
+        if self.partial:
+            out.append(f"{len(self.partial)} ok station(s) lost some of their data "
+                       "(measured on what remained):")
+            for code, reasons in sorted(self.partial.items()):
+                out.append(f"  {code}: {reasons[0]}")
         return out
 
 
@@ -238,7 +246,9 @@ def summarize(summaries: list[StationSummary], events: int, skipped: int, output
     for s in summaries:
         by_status[s.status] += 1
     dead = {f"{s.event_id}/{s.code}": s.reasons for s in summaries if s.status != "ok"}
+    partial = {f"{s.event_id}/{s.code}": s.invalid for s in summaries
+               if s.status == "ok" and s.invalid}
     return JobSummary(events=events, stations=len(summaries), ok=by_status.get("ok", 0),
                       dead=len(dead), skipped=skipped, output_dir=output_dir,
                       seconds=time.time() - started, stations_by_status=dict(by_status),
-                      dead_reasons=dead)
+                      dead_reasons=dead, partial=partial)
