@@ -75,3 +75,15 @@ def save(name: str, doc: dict) -> Path:
     path = out / f"{name}.json"
     path.write_text(json.dumps(doc, indent=1, default=str))
     return path
+
+
+def load_nz(data: Path | None = None):
+    """(inv, event, st_obs, st_syn) of NZ.BFZ / 2018p130600, as every side reads them."""
+    from obspy import read, read_events, read_inventory
+
+    data = data or nz_data_dir()
+    inv = read_inventory(str(data / "test_dataless_NZ_BFZ.xml"))
+    event = read_events(str(data / "test_catalog_2018p130600.xml"))[0]
+    st_obs = read(str(data / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
+    st_syn = read(str(data / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    return inv, event, st_obs, st_syn

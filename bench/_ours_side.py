@@ -41,11 +41,9 @@ def main(argv=None) -> int:
     from spark_seis.workflow.config import Config
     t_import = time.perf_counter() - t_import
 
-    data = args.data
-    inv = obspy.read_inventory(str(data / "test_dataless_NZ_BFZ.xml"))
-    event = obspy.read_events(str(data / "test_catalog_2018p130600.xml"))[0]
-    st_obs = obspy.read(str(data / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
-    st_syn = obspy.read(str(data / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    from _common import load_nz
+
+    inv, event, st_obs, st_syn = load_nz(args.data)
     config = Config(event_id="2018p130600", min_period=10, max_period=100)
 
     keep = {"taup_model"}  # loaded once per worker process, by design

@@ -20,12 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def load(data: Path):
-    from obspy import read, read_events, read_inventory
-    inv = read_inventory(str(data / "test_dataless_NZ_BFZ.xml"))
-    event = read_events(str(data / "test_catalog_2018p130600.xml"))[0]
-    st_obs = read(str(data / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
-    st_syn = read(str(data / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
-    return inv, event, st_obs, st_syn
+    from _common import load_nz
+
+    return load_nz(data)
 
 
 def main(argv=None) -> int:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import git_rev, machine, nz_data_dir, save, table  # noqa: E402
+from _common import git_rev, load_nz, machine, save, table  # noqa: E402
 
 _BASE = None  # per-process cache of the base records
 
@@ -45,15 +45,10 @@ def base_records(npts: int):
     global _BASE
     if _BASE is not None and _BASE[0] == npts:
         return _BASE[1]
-    import obspy
     from spark_seis.processing.preprocess import remove_response
     from spark_seis.processing.standardize import standardize
     warnings.simplefilter("ignore")
-    d = nz_data_dir()
-    inv = obspy.read_inventory(str(d / "test_dataless_NZ_BFZ.xml"))
-    event = obspy.read_events(str(d / "test_catalog_2018p130600.xml"))[0]
-    st_obs = obspy.read(str(d / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
-    st_syn = obspy.read(str(d / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    inv, event, st_obs, st_syn = load_nz()
     obs, syn = standardize(st_obs, st_syn)
     remove_response(obs, inv, "DISP")
     for st in (obs, syn):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import nz_data_dir, table  # noqa: E402
+from _common import load_nz, table  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -34,17 +34,12 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=15)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-    import obspy
     from spark_seis.processing import _pyflex_compat as compat
     from spark_seis.processing import preprocess as pre
     from spark_seis.processing.station import process_station
     from spark_seis.workflow.config import Config
 
-    d = nz_data_dir()
-    inv = obspy.read_inventory(str(d / "test_dataless_NZ_BFZ.xml"))
-    event = obspy.read_events(str(d / "test_catalog_2018p130600.xml"))[0]
-    st_obs = obspy.read(str(d / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
-    st_syn = obspy.read(str(d / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    inv, event, st_obs, st_syn = load_nz()
     config = Config(event_id="2018p130600", min_period=10, max_period=100)
 
     orig_key = getattr(pre, "_response_key", None)
