@@ -167,3 +167,42 @@ def test_corrupt_data_are_dead_and_logged_rest_written(spark, tmp_path, capsys):
     assert any("truncated" in e["message"] and "G001" in e["message"] for e in elog["logdata"])
     assert all(math.isfinite(d["total_misfit"]) for d in
                db.db["misfit_station"].find({"sta": {"$ne": "G001"}}))
+
+
+def test_two_events_get_one_asdf_file_each(spark, tmp_path):
+    from engine_support import NZ, add_stations
+
+    db, job = build_database(tmp_path, n_generated=1)
+    first = db.db["source"].find_one({})
+    # a second event: same origin moved by one day, its own QuakeML and id
+    cat = obspy.read_events(str(NZ / "test_catalog_2018p130600.xml"))
+    cat[0].resource_id = obspy.core.event.ResourceIdentifier("smi:local/second_event")
+    for origin in cat[0].origins:
+        origin.time += 86400
+    db.save_catalog(cat)
+    second = db.db["source"].find_one({"event_id": "second_event"})
+    inv = obspy.read_inventory(str(NZ / "test_dataless_NZ_BFZ.xml"))
+    obs = obspy.read(str(NZ / "mseed" / "*"))
+    syn = obspy.read(str(NZ / "test_syn_data_NZ_BFZ_2018p130600.ascii"))
+    for st in (obs, syn):
+        for tr in st:
+            tr.stats.starttime += 86400
+    add_stations(db, inv, second["_id"], [("B2A", obs, syn), ("B2B", obs.copy(), syn.copy())])
+    summary = run_misfit_job(spark, job, db=db, progress=False, npartitions=3)
+    assert summary.events == 2 and summary.stations == 4 and summary.ok == 4
+    files = {p.stem: p for p in job.output_dir.glob("*.h5")}
+    assert sorted(files) == ["2018p130600", "second_event"]
+    with pyasdf.ASDFDataSet(str(files["2018p130600"]), mode="r") as ds:
+        assert sorted(ds.waveforms.list()) == ["NZ.BFZ", "NZ.G000"]
+    with pyasdf.ASDFDataSet(str(files["second_event"]), mode="r") as ds:
+        assert sorted(ds.waveforms.list()) == ["NZ.B2A", "NZ.B2B"]
+        assert str(ds.events[0].resource_id) == "smi:local/second_event"
+    per_event = {d["event"]: d["sta"] for d in db.db["misfit_station"].find({})}
+    assert set(per_event) == {"2018p130600", "second_event"}
+    assert db.db["misfit_station"].count_documents({"source_id": second["_id"]}) == 0
+    assert db.db["misfit_station"].count_documents({"source_id": str(second["_id"])}) == 2
+    assert first["_id"] != second["_id"]
+    # the same station data under the second event gives the same misfit as under the first
+    a = db.db["misfit_station"].find_one({"sta": "B2A"})["total_misfit"]
+    b = db.db["misfit_station"].find_one({"sta": "BFZ"})["total_misfit"]
+    assert a == pytest.approx(b, rel=1e-9)
