@@ -206,3 +206,31 @@ def test_two_events_get_one_asdf_file_each(spark, tmp_path):
     a = db.db["misfit_station"].find_one({"sta": "B2A"})["total_misfit"]
     b = db.db["misfit_station"].find_one({"sta": "BFZ"})["total_misfit"]
     assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_seismogram_collection_gives_the_same_misfit(spark, tmp_path):
+    """wf_Seismogram data (3 components per datum) through the same job."""
+    from engine_support import NZ, job_for
+
+    from spark_seis.core.obspy_convert import stream_to_seismogram
+    from spark_seis.db.client import get_database
+
+    job = job_for(tmp_path, database={"db_schema": "wf_Seismogram"})
+    db = get_database(job.database_config())
+    assert db.wf_collection == "wf_Seismogram"
+    db.save_catalog(str(NZ / "test_catalog_2018p130600.xml"))
+    db.save_inventory(str(NZ / "test_dataless_NZ_BFZ.xml"))
+    source = db.db["source"].find_one({})
+    for tag, path in (("observed", NZ / "mseed" / "*"),
+                      (SYN_TAG, NZ / "test_syn_data_NZ_BFZ_2018p130600.ascii")):
+        seis = stream_to_seismogram(obspy.read(str(path)))
+        assert seis.live, seis.elog.to_list()
+        seis["source_id"] = source["_id"]
+        seis.metadata.pop("mseed", None)
+        db.save_data(seis, data_tag=tag)
+    assert db.db["wf_Seismogram"].count_documents({}) == 2
+    summary = run_misfit_job(spark, job, db=db, progress=False)
+    assert summary.stations == 1 and summary.ok == 1, summary.lines()
+    station = db.db["misfit_station"].find_one({"sta": "BFZ"})
+    assert station["nwin"] == 3
+    assert station["total_misfit"] == pytest.approx(2.1653, abs=1e-3)

@@ -41,12 +41,12 @@ def _finished_stations(db, eval_tag: str) -> set[tuple[str, str]]:
 
 
 def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[StationTask]], int]:
-    wf = db.db["wf_TimeSeries"]
+    wf = db.db[db.wf_collection]
     observed = [_plain_doc(d) for d in wf.find({"data_tag": job.observed_tag})]
     synthetic = [_plain_doc(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
     if not observed and not synthetic:
         raise EmptyQueryError(
-            f"no wf_TimeSeries documents with data_tag {job.observed_tag!r} or "
+            f"no {db.wf_collection} documents with data_tag {job.observed_tag!r} or "
             f"{job.synthetic_data_tag!r}; run 'spark-seis ingest' first or check the tags")
     # events may be named by source_id or by their human event id
     names = {str(d["_id"]): event_name(d) for d in db.db["source"].find({})}
@@ -97,6 +97,7 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         config=job.misfit.to_dict(), storage_root=str(db.storage_root),
         output_dir=str(output_dir), database=job.database_config(),
         specfem_dir=str(output_dir / "adjoint") if job.specfem_adjoint_sources else None,
+        collection=db.wf_collection,
         resume=resume, fault=fault)
     total = sum(len(t) for t in plan.values())
     sc = spark.sparkContext

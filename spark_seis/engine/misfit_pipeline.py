@@ -65,6 +65,7 @@ class ExecutorOptions:
     output_dir: str
     database: dict
     specfem_dir: str | None
+    collection: str = "wf_TimeSeries"  # or wf_Seismogram (three components per datum)
     resume: bool = False
     fault: FaultInjection | None = None
 
@@ -103,7 +104,7 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     net, sta = task.code.split(".")
     inv = tables.inventory(net, sta)
     st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
-                                            options.storage_root, event)
+                                            options.storage_root, event, options.collection)
     result = process_station(st_obs, st_syn, inv, event, config)
     if len(load_log):  # the read failure is the root cause: log it first
         merged = ErrorLog(load_log)
@@ -164,7 +165,8 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
             for task, result in stations:
                 net, sta = task.code.split(".")
                 st_obs, st_syn, _log = load_streams(task.observed, task.synthetic,
-                                                    options.storage_root, event)
+                                                    options.storage_root, event,
+                                                    options.collection)
                 asdf_store.write_station_result(
                     ds, result, config, inv=tables.inventory(net, sta),
                     st_obs=st_obs or None, st_syn=st_syn or None)

@@ -79,17 +79,25 @@ def _dead(doc, collection, mode, storage_root, message):
 
 
 def load_streams(observed: Iterable[Mapping[str, Any]], synthetic: Iterable[Mapping[str, Any]],
-                 storage_root: str, event: Any = None) -> tuple[Stream, Stream, ErrorLog]:
-    """Observed and synthetic traces of one station; dead data go to the log."""
+                 storage_root: str, event: Any = None,
+                 collection: str = "wf_TimeSeries") -> tuple[Stream, Stream, ErrorLog]:
+    """Observed and synthetic traces of one station; dead data go to the log.
+
+    Documents of ``wf_Seismogram`` give three traces each (split by component).
+    """
+    from spark_seis.core.obspy_convert import seismogram_to_stream
+
     elog = ErrorLog()
     streams = []
     for docs in (list(observed), list(synthetic)):
         stream = Stream()
-        for obj in read_group(docs, storage_root):
-            if obj.live:
-                stream.append(timeseries_to_trace(obj))
-            else:
+        for obj in read_group(docs, storage_root, collection=collection):
+            if not obj.live:
                 elog.extend(obj.elog)
+            elif collection == "wf_Seismogram":
+                stream += seismogram_to_stream(obj)
+            else:
+                stream.append(timeseries_to_trace(obj))
         streams.append(stream)
     return streams[0], streams[1], elog
 
