@@ -19,7 +19,8 @@ def run_ingest(args) -> int:
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
                             tag=args.tag, event=args.event,
                             window_minutes=args.window_minutes,
-                            asdf_tags=args.asdf_tag or None)
+                            asdf_tags=args.asdf_tag or None,
+                            cut=tuple(args.cut) if args.cut else None)
     progress = Progress("ingest", enabled=not args.no_progress)
     summary = ingest_paths(db, args.paths, options, progress=progress)
     progress.close()

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="attach every waveform to this event (default: the event whose "
                              "origin time falls within the trace or up to --window-minutes "
                              "before it; for .semd an event id in the path)")
+    ingest.add_argument("--cut", nargs=2, type=float, default=None,
+                        metavar=("BEFORE", "AFTER"),
+                        help="continuous MiniSEED/SAC: save one window per event, from "
+                             "BEFORE s before to AFTER s after each origin time inside "
+                             "the record")
     ingest.add_argument("--window-minutes", type=float, default=60.0, metavar="N",
                         help="origin may precede a trace by up to N minutes (default 60)")
     ingest.add_argument("--tag", default=None,

@@ -203,6 +203,12 @@ class Sources:
         names = ", ".join(sorted(str(h.get("event_id", h["_id"])) for h in hits))
         return None, f"several sources match ({names}); pass --event EVENT_ID"
 
+    def within(self, start: float, end: float) -> list[dict]:
+        """Every source whose origin time lies in [start, end], by time."""
+        hits = [d for d in self.docs if d.get("time") is not None
+                and start <= float(d["time"]) <= end]
+        return sorted(hits, key=lambda d: float(d["time"]))
+
     def for_path(self, path: Path) -> dict | None:
         """A source whose event id appears in the file's path (e.g. synthetics_2018p130600/)."""
         text = str(path)
@@ -328,6 +334,51 @@ def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: S
         db.db[WF].update_one({"_id": wf_id}, {"$set": {
             "source_id": src["_id"], "data_tag": data_tag, "ingest_key": key}})
         summary.added[WF] += 1
+
+
+def ingest_cut(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
+               cut: tuple[float, float], data_tag: str = OBSERVED,
+               event: str | None = None, fmt: str | None = None) -> None:
+    """Continuous records (MiniSEED/SAC): one window per event inside them.
+
+    ``cut`` = (seconds before, seconds after) the origin time. Each window is saved
+    as binary samples with its event's source_id, so a day-long file holding several
+    events feeds each of them; an event whose window is not fully covered is cut to
+    what the record holds and said so.
+    """
+    from obspy import UTCDateTime, read
+
+    path = Path(path)
+    before, after = cut
+    if before < 0 or after <= 0:
+        raise ValueError(f"cut window must be >= 0 s before and > 0 s after the origin, "
+                         f"got {before} and {after}")
+    try:
+        st = read(str(path), format=fmt)
+    except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for bad files
+        summary.skip(path, f"not readable: {type(exc).__name__}: {exc}")
+        return
+    st.merge(method=1, fill_value=None)
+    for tr in st:
+        t0, t1 = float(tr.stats.starttime.timestamp), float(tr.stats.endtime.timestamp)
+        if event is not None:
+            src = sources.by_event(event)
+            events = [src] if src is not None else []
+        else:
+            events = sources.within(t0 - after, t1 + before)
+        if not events:
+            summary.skip(f"{path} [{tr.id}]", "no event whose cut window overlaps the record")
+            continue
+        for src in events:
+            origin = float(src["time"])
+            piece = tr.slice(UTCDateTime(origin - before), UTCDateTime(origin + after))
+            if piece.stats.npts < 2:
+                summary.skip(f"{path} [{tr.id} @ {_event_name(src)}]", "window outside the record")
+                continue
+            if hasattr(piece.data, "mask") and piece.data.mask.any():
+                summary.skip(f"{path} [{tr.id} @ {_event_name(src)}]", "gap inside the window")
+                continue
+            _save_traces(db, [piece], src, data_tag, summary, str(path))
 
 
 def _source_for(sources: Sources, event: str | None, start: float, end: float,
@@ -504,6 +555,7 @@ class IngestOptions:
     event: str | None = None
     window_minutes: float = DEFAULT_WINDOW_MINUTES
     asdf_tags: Sequence[str] | None = None
+    cut: tuple[float, float] | None = None  # (s before, s after origin) for continuous data
 
 
 def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions | None = None,
@@ -541,8 +593,13 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     for kind, handler in ((KIND_MSEED, ingest_mseed), (KIND_SAC, ingest_sac)):
         for path in found[kind]:
             try:
-                handler(db, path, summary, sources, data_tag=observed, event=options.event,
-                        window_minutes=options.window_minutes)
+                if options.cut is not None:
+                    ingest_cut(db, path, summary, sources, cut=options.cut, data_tag=observed,
+                               event=options.event,
+                               fmt="MSEED" if kind == KIND_MSEED else "SAC")
+                else:
+                    handler(db, path, summary, sources, data_tag=observed,
+                            event=options.event, window_minutes=options.window_minutes)
                 summary.files[kind] += 1
             except Exception as exc:  # noqa: BLE001
                 summary.skip(path, _reason(exc))
