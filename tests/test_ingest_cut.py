@@ -26,7 +26,7 @@ def db_two_events(tmp_path):
 def test_cut_saves_one_window_per_event_and_twice_adds_nothing(db_two_events):
     db = db_two_events
     options = IngestOptions(cut=(20.0, 150.0))
-    summary = ingest_paths(db, [NZ / "mseed"], options)
+    summary = ingest_paths(db, [NZ / "test_dataless_NZ_BFZ.xml", NZ / "mseed"], options)
     assert summary.added["wf_TimeSeries"] == 6 and not summary.skipped
     by_event = {}
     for src in db.db["source"].find({}):
@@ -36,9 +36,13 @@ def test_cut_saves_one_window_per_event_and_twice_adds_nothing(db_two_events):
         for d in docs:
             assert d["starttime"] == pytest.approx(src["time"] - 20.0, abs=0.01)
             assert d["npts"] == 17001 and d["data_tag"] == "observed"
+            # linked to the channel epoch, so reads can normalize
+            channel = db.db["channel"].find_one({"_id": d["channel_id"]})
+            assert (channel["chan"], channel["loc"]) == (d["chan"], "10")
     assert set(by_event) == {"2018p130600", "later_event"}
     # the samples are the record's own, cut at the window
-    ts = db.read_data(by_event["later_event"][0]["_id"])
+    ts = db.read_data(by_event["later_event"][0]["_id"], normalize=["channel"])
+    assert ts["channel_vang"] == pytest.approx(0.0 if ts["chan"] == "HHZ" else 90.0)
     record = obspy.read(str(NZ / "mseed" / f"NZ.BFZ.10.{ts['chan']}.D.2018.049"))[0]
     expected = record.slice(obspy.UTCDateTime(ts.t0)).data[:ts.npts]
     assert (ts.data == expected).all()

@@ -393,6 +393,20 @@ def _source_for(sources: Sources, event: str | None, start: float, end: float,
 
 
 # ------------------------------------------- SAC / SPECFEM / ASDF: binary
+def _station_links(db, net: str, sta: str, loc: str, chan: str, t0: float) -> dict:
+    """channel_id / site_id of the epochs holding ``t0``, as index_mseed sets them."""
+    epoch = {"starttime": {"$lte": t0}, "endtime": {"$gte": t0}}
+    links = {}
+    ch = db.db["channel"].find_one({"net": net, "sta": sta, "loc": loc, "chan": chan, **epoch},
+                                   {"_id": 1})
+    if ch is not None:
+        links["channel_id"] = ch["_id"]
+    site = db.db["site"].find_one({"net": net, "sta": sta, "loc": loc, **epoch}, {"_id": 1})
+    if site is not None:
+        links["site_id"] = site["_id"]
+    return links
+
+
 def _save_traces(db, traces: Sequence[Any], src: dict, data_tag: str,
                  summary: IngestSummary, label: str, extra: dict | None = None) -> None:
     """ObsPy traces -> one binary file per event and tag, keys checked first."""
@@ -413,11 +427,13 @@ def _save_traces(db, traces: Sequence[Any], src: dict, data_tag: str,
         if data.size < 1 or not np.all(np.isfinite(data)):
             summary.skip(f"{label} [{tr.id}]", "empty or non-finite samples")
             continue
+        links = _station_links(db, st.network, st.station, st.location, st.channel,
+                               float(st.starttime.timestamp))
         members.append(TimeSeries(
             np.ascontiguousarray(data), dt=float(st.delta), t0=float(st.starttime.timestamp),
             metadata={"net": st.network, "sta": st.station, "loc": st.location,
                       "chan": st.channel, "source_id": src["_id"], "ingest_key": key,
-                      **(extra or {})}))
+                      **links, **(extra or {})}))
     if not members:
         return
     ens = TimeSeriesEnsemble(members)
