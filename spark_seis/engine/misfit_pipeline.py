@@ -2,10 +2,11 @@
 
 Driver: read the wf documents once, plan one task per (event, station), read
 the normalization documents once and broadcast them with the Config.
-Executors: each partition owns whole events; per event it reads samples
-(grouped by file), runs ``process_station`` per station, writes ONE ASDF file
-through a staging name and an atomic rename, then upserts documents whose ids
-are deterministic. Only small per-station summaries return to the driver.
+Compute stage (every core): each station reads its samples (grouped by file),
+runs ``process_station`` and writes its SPECFEM files. Write stage: results are
+shuffled by event so that ONE task per event writes its ASDF file (staging name,
+atomic rename) and upserts documents whose ids are deterministic. Only small
+per-station summaries return to the driver.
 """
 from __future__ import annotations
 
