@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -50,10 +51,14 @@ def run_job(config: str | Path, *, master: str | None = None, resume: bool = Fal
         if shutil.which("java") is None:
             raise UserError("Java was not found; Spark needs Java 17 or newer",
                             "install it, e.g. apt-get install openjdk-17-jre-headless")
-        spark = get_spark_session(master=master or job.spark.get("master"),
+        if master is None and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+            master = job.spark.get("master")  # under spark-submit, its --master decides
+        spark = get_spark_session(master=master,
                                   app_name=job.spark.get("app_name", "spark_seis-misfit"),
                                   conf=spark_conf)
         spark.sparkContext.setLogLevel("WARN")
+    if progress:
+        print(f"misfit job {job.misfit.eval_tag} on Spark {spark.sparkContext.master}", flush=True)
     try:
         return run_misfit_job(spark, job, db=db, resume=resume, progress=progress)
     except EmptyQueryError as exc:
