@@ -1,0 +1,27 @@
+"""Ingest files into the database: QuakeML, StationXML, MiniSEED, SAC, SPECFEM, ASDF.
+
+Library part of ``spark-seis ingest``. Every function takes a
+:class:`spark_seis.db.database.Database` and adds to an :class:`IngestSummary`;
+nothing here prints (the CLI shows the progress and the summary).
+
+Rules the misfit job relies on (``spark_seis.engine.misfit_job.build_plan``):
+every ``wf_TimeSeries`` document carries ``net sta loc chan npts delta
+starttime`` (epoch s), ``source_id`` (the ``_id`` of its ``source`` document)
+and ``data_tag`` (``observed`` for data, the Config's synthetic tag such as
+``synthetic_i01s00`` for synthetics, or an explicit ``tag``).
+
+Idempotence: each trace has a deterministic key ``ingest_key`` =
+``NET.STA.LOC.CHA|starttime in ms|data_tag|source_id``; a trace whose key is
+already in ``wf_TimeSeries`` is not saved again (ingesting twice adds nothing).
+Malformed files are skipped and named in the summary; they never abort an ingest.
+"""
+from .common import IngestSummary, ingest_key
+from .discover import classify, collect_files
+from .driver import IngestOptions, ingest_paths
+from .metadata import ingest_quakeml, ingest_stationxml
+from .sources import Sources
+from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
+
+__all__ = ["IngestOptions", "IngestSummary", "Sources", "classify", "collect_files",
+           "ingest_asdf", "ingest_cut", "ingest_key", "ingest_mseed", "ingest_paths",
+           "ingest_quakeml", "ingest_sac", "ingest_semd", "ingest_stationxml"]
