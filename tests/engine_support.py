@@ -34,8 +34,12 @@ def _station_inventory(inv: obspy.Inventory, code: str) -> obspy.Inventory:
     return out
 
 
-def build_database(work: Path, n_generated: int = 0, seed: int = 0):
-    """Ingest event, inventories, observed and synthetic traces; return the db."""
+def build_database(work: Path, n_generated: int = 0, seed: int = 0, n_events: int = 1):
+    """Ingest event, inventories, observed and synthetic traces; return the db.
+
+    ``n_events`` > 1 adds copies of the event one day apart (ids ``copy1``...),
+    each with the same stations' data shifted by the same day.
+    """
     job = job_for(work)
     db = get_database(job.database_config())
     db.save_catalog(str(NZ / "test_catalog_2018p130600.xml"))
@@ -55,6 +59,20 @@ def build_database(work: Path, n_generated: int = 0, seed: int = 0):
             tr.data = np.roll(tr.data.astype(float), shift) * scale + noise
         stations.append((f"G{k:03d}", obs, synthetic.copy()))
     add_stations(db, inv, source["_id"], stations)
+    for k in range(1, n_events):
+        cat = obspy.read_events(str(NZ / "test_catalog_2018p130600.xml"))
+        cat[0].resource_id = obspy.core.event.ResourceIdentifier(f"smi:local/copy{k}")
+        for origin in cat[0].origins:
+            origin.time += 86400 * k
+        db.save_catalog(cat)
+        copy_id = db.db["source"].find_one({"event_id": f"copy{k}"})["_id"]
+        shifted = []
+        for code, obs, syn in stations:
+            obs, syn = obs.copy(), syn.copy()
+            for tr in obs + syn:
+                tr.stats.starttime += 86400 * k
+            shifted.append((code, obs, syn))
+        add_stations(db, inv, copy_id, shifted)
     return db, job
 
 
