@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     import obspy
     from spark_seis.processing import _pyflex_compat as compat
     from spark_seis.processing.station import process_station
-    from spark_seis.workflow.config import Config
+    from spark_seis.processing.config import Config
     t_import = time.perf_counter() - t_import
 
     from _common import load_nz

@@ -81,14 +81,14 @@ def run_station(i: int, npts: int, config) -> tuple:
 
 
 def bench_config():
-    from spark_seis.workflow.config import Config
+    from spark_seis.processing.config import Config
     return Config(event_id="2018p130600", min_period=10, max_period=100,
                   remove_response=False)
 
 
 def partition_fn(npts: int, config_doc: dict):
     def fn(it):
-        from spark_seis.workflow.config import Config
+        from spark_seis.processing.config import Config
         config = Config.from_dict(config_doc)
         t0 = time.perf_counter()
         out = [run_station(i, npts, config) for i in it]

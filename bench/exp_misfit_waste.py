@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from spark_seis.processing import _pyflex_compat as compat
     from spark_seis.processing import preprocess as pre
     from spark_seis.processing.station import process_station
-    from spark_seis.workflow.config import Config
+    from spark_seis.processing.config import Config
 
     inv, event, st_obs, st_syn = load_nz()
     config = Config(event_id="2018p130600", min_period=10, max_period=100)

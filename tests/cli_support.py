@@ -18,7 +18,7 @@ from obspy import Inventory
 from _nz_data import nz_bfz
 from spark_seis.engine.output_docs import station_documents
 from spark_seis.processing.station import process_station
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 EVENT = "2018p130600"
 

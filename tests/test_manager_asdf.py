@@ -7,7 +7,7 @@ from _nz_data import NZ, nz_bfz
 from spark_seis.io import asdf_store
 from spark_seis.io.specfem import read_semd
 from spark_seis.processing.station import process_station
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 from spark_seis.workflow.manager import Manager, ManagerError
 
 EXPECTED = {"E": (976, 2746), "N": (907, 3011), "Z": (833, 1401)}

@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from spark_seis.workflow.config import Config, ConfigError
+from spark_seis.processing.config import Config, ConfigError
 
 
 def test_defaults_match_pyatoa():

@@ -16,7 +16,7 @@ from spark_seis.processing.preprocess import preprocess
 from spark_seis.processing.standardize import standardize
 from spark_seis.processing.station import StationResult, process_station
 from spark_seis.processing.window import fix_windows, select_windows
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 EXPECTED_WINDOWS = {"E": (976, 2746), "N": (907, 3011), "Z": (833, 1401)}
 EXPECTED_MISFIT = {"E": 0.3221, "N": 1.8432, "Z": 0.0}

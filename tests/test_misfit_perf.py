@@ -9,7 +9,7 @@ from spark_seis.processing import _pyflex_compat as compat
 from spark_seis.processing import preprocess as pp
 from spark_seis.processing.standardize import standardize
 from spark_seis.processing.station import process_station
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 
 def _obspy_reference(st, inv, kind):

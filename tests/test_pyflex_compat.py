@@ -9,7 +9,7 @@ from _nz_data import nz_bfz
 from spark_seis.processing import _pyflex_compat as compat
 from spark_seis.processing.preprocess import preprocess
 from spark_seis.processing.standardize import standardize
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 
 @pytest.fixture(scope="module")

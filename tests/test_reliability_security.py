@@ -188,7 +188,7 @@ def test_yaml_with_python_tags_is_refused_everywhere(tmp_path):
 
     from spark_seis.db.client import load_config
     from spark_seis.db.schema import Schema
-    from spark_seis.workflow.config import Config
+    from spark_seis.processing.config import Config
     from spark_seis.workflow.job_config import JobConfig
 
     marker = tmp_path / "PWNED"

@@ -26,7 +26,7 @@ def find_job_config(given: str | None) -> Path:
 
 def load_job(given: str | None, overrides: dict[str, Any] | None = None):
     """JobConfig from conf/job.yaml; a bad key or value becomes one line with a hint."""
-    from spark_seis.workflow.config import ConfigError
+    from spark_seis.processing.config import ConfigError
     from spark_seis.workflow.job_config import JobConfig
 
     path = find_job_config(given)

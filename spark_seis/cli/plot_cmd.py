@@ -100,7 +100,7 @@ def source_coordinates(db, events: set[str] | None = None):
 
 
 def run_plot(args) -> int:
-    from spark_seis.workflow.config import format_iter, format_step
+    from spark_seis.processing.config import format_iter, format_step
     from spark_seis.workflow.inspector import Inspector
     from spark_seis.workflow.summary_plots import (plot_event_misfits, plot_station_map,
                                                    plot_window_histogram)

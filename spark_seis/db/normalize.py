@@ -70,3 +70,12 @@ def load_lookups(database: Any, collections: Iterable[str],
             query = {"_id": {"$in": list({i for i in ids[coll] if i is not None})}}
         out[coll] = build_lookup(database[coll].find(query))
     return out
+
+
+def event_name(doc: Mapping[str, Any]) -> str:
+    """Human event id used in file names (e.g. 2018p130600)."""
+    for key in ("event_id", "evid", "name"):
+        if doc.get(key):
+            return str(doc[key])
+    rid = str(doc.get("resource_id") or doc.get("_id"))
+    return rid.rstrip("/").split("/")[-1].split("=")[-1]

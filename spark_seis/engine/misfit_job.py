@@ -10,7 +10,8 @@ from spark_seis.engine.misfit_pipeline import (
     ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
     plan_station_tasks, summarize,
 )
-from spark_seis.engine.normalization import NormalizationTables, event_name, stationxml_for
+from spark_seis.db.normalize import event_name
+from spark_seis.engine.normalization import NormalizationTables, stationxml_for
 from spark_seis.engine.output_docs import STATIONS
 from spark_seis.engine.progress import Counters, ProgressReporter
 from spark_seis.engine.read import _plain_doc

@@ -21,7 +21,7 @@ from spark_seis.engine import output_docs
 from spark_seis.engine.commit import atomic_output, task_attempt_tag
 from spark_seis.engine.normalization import NormalizationTables
 from spark_seis.engine.read import load_streams
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 
 @dataclass(frozen=True)

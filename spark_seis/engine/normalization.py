@@ -13,17 +13,10 @@ from typing import Any, Mapping
 from obspy import Inventory, UTCDateTime, read_events, read_inventory
 from obspy.core.event import Event, Magnitude, Origin, ResourceIdentifier
 
+from spark_seis.db.normalize import event_name
+
 QUAKEML_KEYS = ("quakeml", "quakeml_text")
 STATIONXML_KEYS = ("response_stationxml", "stationxml")
-
-
-def event_name(doc: Mapping[str, Any]) -> str:
-    """Human event id used in file names (e.g. 2018p130600)."""
-    for key in ("event_id", "evid", "name"):
-        if doc.get(key):
-            return str(doc[key])
-    rid = str(doc.get("resource_id") or doc.get("_id"))
-    return rid.rstrip("/").split("/")[-1].split("=")[-1]
 
 
 @dataclass

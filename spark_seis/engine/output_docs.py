@@ -10,7 +10,7 @@ import math
 from typing import Any, Iterable
 
 from spark_seis.processing.station import StationResult
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 WINDOWS = "misfit_windows"
 MISFITS = "misfit"

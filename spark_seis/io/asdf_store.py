@@ -25,7 +25,7 @@ from obspy.core.event import Event
 
 from dataclasses import fields
 
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 WINDOWS = "MisfitWindows"
 ADJSRCS = "AdjointSources"

@@ -13,7 +13,7 @@ from obspy import Stream
 
 from spark_seis.core.errorlog import ErrorLog
 from spark_seis.processing.errors import StageError
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 ALGORITHM = "spark_seis.processing.measure"
 

@@ -21,7 +21,7 @@ from obspy.signal import filter as _sigfilter
 from obspy.signal.detrend import simple as _detrend_simple
 
 from spark_seis.processing.errors import StageError
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 
 def station_coordinates(inv: Inventory, network: str, station: str

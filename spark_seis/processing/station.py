@@ -22,7 +22,7 @@ from spark_seis.processing.preprocess import distance_and_baz, preprocess
 from spark_seis.processing.standardize import standardize, time_offset
 from spark_seis.processing.window import (fix_windows, select_windows,
                                           station_geometry, windows_to_dicts)
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 ALGORITHM = "spark_seis.processing.station"
 

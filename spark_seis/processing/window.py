@@ -20,7 +20,7 @@ from spark_seis.processing._pyflex_compat import (StationWindowSelector,
                                                   pyflex_event, travel_times)
 from spark_seis.processing.errors import StageError
 from spark_seis.processing.preprocess import station_coordinates
-from spark_seis.workflow.config import Config
+from spark_seis.processing.config import Config
 
 ALGORITHM = "spark_seis.processing.window"
 

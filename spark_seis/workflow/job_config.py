@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from spark_seis.workflow.config import Config, ConfigError
+from spark_seis.processing.config import Config, ConfigError
 
 _SPARK_KEYS = {"master", "app_name"}
 _DB_KEYS = {"mongo_uri", "database_name", "embedded_path", "storage_root", "db_schema",

@@ -25,7 +25,7 @@ from spark_seis.processing.standardize import (is_standardized, standardize,
 from spark_seis.processing.station import StationResult
 from spark_seis.processing.window import (fix_windows as _fix_windows,
                                           select_windows, windows_to_dicts)
-from spark_seis.workflow.config import Config, format_iter, format_step
+from spark_seis.processing.config import Config, format_iter, format_step
 
 ALGORITHM = "spark_seis.workflow.manager"
 

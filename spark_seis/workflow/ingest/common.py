@@ -79,7 +79,7 @@ def _ensure_key_index(db) -> None:
 
 
 def _event_name(doc: dict) -> str:
-    from spark_seis.engine.normalization import event_name
+    from spark_seis.db.normalize import event_name
 
     name = event_name(doc)
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or str(doc["_id"])
