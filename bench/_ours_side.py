@@ -73,23 +73,10 @@ def main(argv=None) -> int:
                           "elog": str(res.elog.to_list())}))
         return 1
 
-    times, stage_runs = [], []
-    if args.profile:
-        import cProfile
-        prof = cProfile.Profile()
-        prof.enable()
-    for _ in range(args.n):
-        t0 = time.perf_counter()
-        r = one()
-        times.append(time.perf_counter() - t0)
-        stage_runs.append(r.timings)
-    if args.profile:
-        prof.disable()
-        prof.dump_stats(args.profile)
-        from _profile_summary import summarize
-        profile = summarize(args.profile, args.n)
-    else:
-        profile = None
+    from _profile_summary import timed_runs
+
+    results, times, profile = timed_runs(one, args.n, args.profile)
+    stage_runs = [r.timings for r in results]
     stage_med = {k: statistics.median(s.get(k, 0.0) for s in stage_runs)
                  for k in (stage_runs[0] if stage_runs else {})}
 

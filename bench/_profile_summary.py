@@ -44,3 +44,25 @@ def summarize(path: str, n: int) -> dict[str, float]:
                     break
         out[bucket] = total / max(n, 1)
     return out
+
+
+def timed_runs(call, n: int, profile_path: str | None = None):
+    """Run ``call`` n times: (results, seconds per call, profile summary or None)."""
+    import time
+
+    prof = None
+    if profile_path:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    results, times = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        results.append(call())
+        times.append(time.perf_counter() - t0)
+    if prof is None:
+        return results, times, None
+    prof.disable()
+    prof.dump_stats(profile_path)
+    return results, times, summarize(profile_path, n)

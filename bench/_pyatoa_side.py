@@ -73,22 +73,9 @@ def main(argv=None) -> int:
     mgmt = one()
     first = time.perf_counter() - t0
 
-    times = []
-    if args.profile:
-        import cProfile
-        prof = cProfile.Profile()
-        prof.enable()
-    for _ in range(args.n):
-        t0 = time.perf_counter()
-        one()
-        times.append(time.perf_counter() - t0)
-    if args.profile:
-        prof.disable()
-        prof.dump_stats(args.profile)
-        from _profile_summary import summarize
-        profile = summarize(args.profile, args.n)
-    else:
-        profile = None
+    from _profile_summary import timed_runs
+
+    _results, times, profile = timed_runs(one, args.n, args.profile)
     stages = [staged() for _ in range(max(1, min(3, args.n)))]
     stage_med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
 
