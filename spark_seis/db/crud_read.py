@@ -134,9 +134,11 @@ def read_ensemble_data_group(db: "Database", ids_or_cursor: Iterable[Any], *,
     return _ensemble_for(collection, members)
 
 
-def _plain_doc(doc: Mapping[str, Any], exclude: set[str]) -> dict:
+def plain_document(doc: Mapping[str, Any], exclude: Iterable[str] = ()) -> dict:
+    """A document with ObjectIds as strings (tables, pickling without bson)."""
+    skip = set(exclude)
     return {k: (str(v) if isinstance(v, ObjectId) else v)
-            for k, v in doc.items() if k not in exclude}
+            for k, v in doc.items() if k not in skip}
 
 
 def _docs_for(db: Any, query_or_cursor: Any, collection: str | None) -> Iterable[Mapping]:
@@ -154,7 +156,7 @@ def read_to_dataframe(db: Any, query_or_cursor: Mapping[str, Any] | Iterable[Map
     import pandas as pd
 
     exclude = set(exclude_keys)
-    rows = [_plain_doc(d, exclude) for d in _docs_for(db, query_or_cursor, collection)]
+    rows = [plain_document(d, exclude) for d in _docs_for(db, query_or_cursor, collection)]
     return pd.DataFrame.from_records(rows)
 
 
@@ -165,5 +167,5 @@ def read_to_arrow(db: Any, query_or_cursor: Mapping[str, Any] | Iterable[Mapping
     import pyarrow as pa
 
     exclude = set(exclude_keys)
-    rows = [_plain_doc(d, exclude) for d in _docs_for(db, query_or_cursor, collection)]
+    rows = [plain_document(d, exclude) for d in _docs_for(db, query_or_cursor, collection)]
     return pa.Table.from_pylist(rows)

@@ -6,15 +6,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spark_seis.db.crud_read import plain_document
+from spark_seis.db.normalize import event_name
 from spark_seis.engine.misfit_pipeline import (
     ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
     plan_station_tasks, summarize,
 )
-from spark_seis.db.normalize import event_name
 from spark_seis.engine.normalization import NormalizationTables, stationxml_for
 from spark_seis.engine.output_docs import STATIONS
 from spark_seis.engine.progress import Counters, ProgressReporter
-from spark_seis.engine.read import _plain_doc
 from spark_seis.workflow.job_config import JobConfig
 
 class EmptyQueryError(LookupError):
@@ -43,8 +43,8 @@ def _finished_stations(db, eval_tag: str) -> set[tuple[str, str]]:
 
 def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[StationTask]], int]:
     wf = db.db[db.wf_collection]
-    observed = [_plain_doc(d) for d in wf.find({"data_tag": job.observed_tag})]
-    synthetic = [_plain_doc(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
+    observed = [plain_document(d) for d in wf.find({"data_tag": job.observed_tag})]
+    synthetic = [plain_document(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
     if not observed and not synthetic:
         raise EmptyQueryError(
             f"no {db.wf_collection} documents with data_tag {job.observed_tag!r} or "
@@ -73,7 +73,7 @@ def load_tables(db, plan: dict[str, list[StationTask]]) -> NormalizationTables:
         ids.append(sid)
         if ObjectId.is_valid(sid):
             ids.append(ObjectId(sid))
-    sources = {str(d["_id"]): _plain_doc(d) for d in db.db["source"].find({"_id": {"$in": ids}})}
+    sources = {str(d["_id"]): plain_document(d) for d in db.db["source"].find({"_id": {"$in": ids}})}
     codes = {tuple(t.code.split(".")) for tasks in plan.values() for t in tasks}
     channel_docs = []
     for net in sorted({c[0] for c in codes}):

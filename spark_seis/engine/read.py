@@ -15,6 +15,7 @@ from obspy import Stream
 
 from spark_seis.core.errorlog import ErrorLog
 from spark_seis.core.obspy_convert import timeseries_to_trace
+from spark_seis.db.crud_read import plain_document
 from spark_seis.db.documents import document_to_object
 from spark_seis.db.normalize import normalize
 from spark_seis.db.sample_io import StoragePathError, resolve_path
@@ -130,7 +131,9 @@ def read_distributed_data(spark, db, data: Any = None, *, collection: str | None
     if data is None or isinstance(data, dict):
         docs = list(db.db[collection].find(data or {}))
     elif isinstance(data, pd.DataFrame):
-        docs = data.to_dict("records")
+        # a key missing from some documents is NaN in their rows: leave it out again
+        docs = [{k: v for k, v in row.items() if not (isinstance(v, float) and v != v)}
+                for row in data.to_dict("records")]
     else:  # a cursor or any iterable of documents
         docs = list(data)
     normalize_with = tuple(normalize_with)
@@ -139,7 +142,7 @@ def read_distributed_data(spark, db, data: Any = None, *, collection: str | None
         ids = {c: {d.get(f"{c}_id") for d in docs} for c in normalize_with}
         ids = {c: {_as_object_id(i) for i in values} for c, values in ids.items()}
         lookups = load_lookups(db.db, normalize_with, ids)
-    docs = [_plain_doc(d) for d in docs]
+    docs = [plain_document(d) for d in docs]
     groups: dict[Any, list[dict]] = defaultdict(list)
     for doc in docs:
         groups[str(doc.get(partition_key))].append(doc)
@@ -158,17 +161,3 @@ def _as_object_id(value: Any) -> Any:
     if isinstance(value, str) and ObjectId.is_valid(value):
         return ObjectId(value)
     return value
-
-
-def _plain_doc(doc: Mapping[str, Any]) -> dict:
-    """ObjectIds as strings, NaN-free: documents must pickle without bson."""
-    from bson import ObjectId
-
-    out = {}
-    for key, value in doc.items():
-        if isinstance(value, ObjectId):
-            value = str(value)
-        elif isinstance(value, float) and value != value:
-            continue
-        out[key] = value
-    return out
