@@ -29,7 +29,7 @@ def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[d
         for collection in (output_docs.WINDOWS, output_docs.MISFITS, output_docs.STATIONS,
                            output_docs.ELOG):
             batch = docs.get(collection, [])
-            handle = db.db[collection] if hasattr(db, "db") else db[collection]
+            handle = db.db[collection]
             if collection in (output_docs.WINDOWS, output_docs.MISFITS):
                 # a rerun may find fewer windows than before: remove what is gone
                 keep = [d["_id"] for d in batch]

@@ -41,11 +41,12 @@ class ProgressReporter:
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_line = ""
+        self._last_state = ""
         self._started = clock()
         self.lines: list[str] = []
 
-    def line(self) -> str:
+    def _state(self) -> str:
+        """Counts and stage progress: a line is printed only when this changes."""
         tracker = self._sc.statusTracker()
         stages = []
         for stage_id in tracker.getActiveStageIds():
@@ -53,17 +54,17 @@ class ProgressReporter:
             if info is not None:
                 stages.append(f"stage {stage_id}: {info.numCompletedTasks}/{info.numTasks} tasks")
         counts = self._counters.snapshot()
-        elapsed = self._clock() - self._started
-        return (f"[{self._label}] {elapsed:6.1f}s processed {counts['processed']}/{self._total}"
+        return (f"processed {counts['processed']}/{self._total}"
                 f" dead {counts['dead']} written {counts['written']}"
                 + (f" | {'; '.join(stages)}" if stages else ""))
 
     def report(self) -> None:
-        text = self.line()
-        if text.split("s ", 1)[-1] != self._last_line.split("s ", 1)[-1]:
+        state = self._state()
+        if state != self._last_state:
+            text = f"[{self._label}] {self._clock() - self._started:6.1f}s {state}"
             print(text, file=self._stream, flush=True)
             self.lines.append(text)
-        self._last_line = text
+        self._last_state = state
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
