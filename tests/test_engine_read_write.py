@@ -103,3 +103,18 @@ def test_write_distributed_data_exactly_once_and_rereadable(spark, db, tmp_path)
     for ts in series:
         if ts.live:
             np.testing.assert_array_equal(by_key[(ts["sta"], ts.t0)].data, ts.data)
+
+
+def test_gridfs_samples_are_dead_with_the_reason_not_misread(db):
+    from spark_seis.db.crud_read import plain_document
+    from spark_seis.engine.read import read_group
+
+    db.save_data(TimeSeries(np.ones(10), dt=1.0, metadata={"sta": "G"}), storage_mode="gridfs")
+    db.save_data(TimeSeries(np.ones(10), dt=1.0, metadata={"sta": "F"}))
+    docs = sorted((plain_document(d) for d in db.db["wf_TimeSeries"].find({})),
+                  key=lambda d: d["sta"])
+    in_file, in_gridfs = read_group(docs, db.storage_root)
+    assert in_file.live and in_file.npts == 10
+    assert in_gridfs.dead and [e.message for e in in_gridfs.elog] == [
+        f"document {docs[1]['_id']}: samples in GridFS are read with Database.read_data, "
+        "not by the distributed reader; save them to files for Spark jobs"]

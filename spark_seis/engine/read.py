@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from obspy import Stream
 
@@ -30,13 +30,13 @@ def _file_key(doc: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def read_group(docs: Iterable[Mapping[str, Any]], storage_root: str, *,
-               collection: str = "wf_TimeSeries", mode: str = "promiscuous",
-               gridfs_reader: Callable[[Mapping[str, Any]], bytes] | None = None,
-               ) -> list:
+               collection: str = "wf_TimeSeries", mode: str = "promiscuous") -> list:
     """Objects of ``docs`` in input order; each file is opened once.
 
     Failures (missing file, truncated range, path outside the storage root)
-    give dead objects naming the document and file, never exceptions.
+    give dead objects naming the document and file, never exceptions. Samples
+    in GridFS are not read here (executors hold no database connection): such
+    data come back dead, saying so.
     """
     docs = list(docs)
     by_file: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -45,21 +45,18 @@ def read_group(docs: Iterable[Mapping[str, Any]], storage_root: str, *,
     out: list = [None] * len(docs)
     for (dir_, dfile), indices in by_file.items():
         indices.sort(key=lambda i: int(docs[i].get("foff") or 0))
-        if not dfile:  # GridFS (or no file at all): bytes come from the reader
+        if not dfile:
             for i in indices:
-                blob = None
-                if gridfs_reader is not None and docs[i].get("storage_mode") == "gridfs":
-                    try:
-                        blob = gridfs_reader(docs[i])
-                    except Exception as exc:  # noqa: BLE001 - becomes a dead datum
-                        blob = None
-                        out[i] = _dead(docs[i], collection, mode, storage_root,
-                                       f"GridFS read failed: {exc}")
-                        continue
-                out[i] = document_to_object(docs[i], blob, collection=collection, mode=mode,
-                                            storage_root=storage_root)
+                if docs[i].get("storage_mode") != "gridfs":  # says what is missing
+                    out[i] = document_to_object(docs[i], None, collection=collection,
+                                                mode=mode, storage_root=storage_root)
+                    continue
+                out[i] = document_to_object({**docs[i], "npts": 0}, b"", collection=collection,
+                                            mode=mode, storage_root=storage_root)
+                out[i].kill(ALGORITHM, f"document {docs[i].get('_id')}: samples in GridFS "
+                            "are read with Database.read_data, not by the distributed "
+                            "reader; save them to files for Spark jobs")
             continue
-        handle = None
         with contextlib.ExitStack() as stack:
             try:
                 path = resolve_path(storage_root, dir_, dfile)
@@ -70,13 +67,6 @@ def read_group(docs: Iterable[Mapping[str, Any]], storage_root: str, *,
                 out[i] = document_to_object(docs[i], handle, collection=collection, mode=mode,
                                             storage_root=storage_root)
     return out
-
-
-def _dead(doc, collection, mode, storage_root, message):
-    obj = document_to_object({**doc, "npts": 0, "nbytes": 0}, b"", collection=collection,
-                             mode=mode, storage_root=storage_root)
-    obj.kill(ALGORITHM, message)
-    return obj
 
 
 def load_streams(observed: Iterable[Mapping[str, Any]], synthetic: Iterable[Mapping[str, Any]],
