@@ -7,10 +7,11 @@ changing this module only. No connection is made at import time.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import yaml
 
@@ -106,3 +107,19 @@ def get_database(config: Mapping[str, Any] | str | Path | None = None, **overrid
     check_available(client, cfg.get("mongo_uri"), attempts=int(cfg.get("connect_attempts", 3)))
     return Database(client, cfg["database_name"], db_schema=cfg["db_schema"],
                     storage_root=cfg["storage_root"])
+
+
+@contextlib.contextmanager
+def database_session(config: Mapping[str, Any]) -> Iterator[Any]:
+    """A Database for one task, its client closed on exit.
+
+    Executors open one per partition so that no connection or cursor outlives
+    the task that used it.
+    """
+    db = get_database(dict(config))
+    try:
+        yield db
+    finally:
+        close = getattr(getattr(db, "client", None), "close", None)
+        if close:
+            close()

@@ -19,12 +19,11 @@ def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[d
     Every write is idempotent (deterministic ids), so a database blip is retried
     with bounded backoff before the task fails.
     """
-    from spark_seis.db.client import get_database
+    from spark_seis.db.client import database_session
 
-    db = get_database(dict(database))
     uri = database.get("mongo_uri")
     written: dict[str, int] = {}
-    try:
+    with database_session(database) as db:
         stations = {(d["net"], d["sta"]) for d in docs.get(output_docs.STATIONS, [])}
         for collection in (output_docs.WINDOWS, output_docs.MISFITS, output_docs.STATIONS,
                            output_docs.ELOG):
@@ -43,8 +42,4 @@ def upsert_station_documents(database: Mapping[str, Any], docs: dict[str, list[d
             written[collection] = len(batch)
             if fault is not None and collection == output_docs.WINDOWS:
                 fault.maybe_fail("after_partial_upsert")
-    finally:
-        close = getattr(getattr(db, "client", None), "close", None)
-        if close:
-            close()
     return written

@@ -24,15 +24,14 @@ def _identity(obj: Any) -> tuple:
 def _write_partition(index: int, objects: Iterator, database: Mapping[str, Any],
                      data_tag: str, dir_: str, mode: str) -> Iterator[dict]:
     from spark_seis.db import sample_io
-    from spark_seis.db.client import get_database
+    from spark_seis.db.client import database_session
     from spark_seis.db.crud_create import upsert_bundles
     from spark_seis.db.documents import derived_id, finalize_saved, object_to_documents
 
     objects = list(objects)
     if not objects:
         return
-    db = get_database(dict(database))
-    try:
+    with database_session(database) as db:
         bundles = [object_to_documents(obj, schema=db.schema, mode=mode, data_tag=data_tag,
                                        wf_id=derived_id(data_tag, *_identity(obj)))
                    for obj in objects]
@@ -52,10 +51,6 @@ def _write_partition(index: int, objects: Iterator, database: Mapping[str, Any],
             finalize_saved(obj, bundle)
         yield {"partition": index, "saved": len(live), "dead": len(bundles) - len(live),
                **{f"docs_{k}": v for k, v in counts.items()}}
-    finally:
-        close = getattr(getattr(db, "client", None), "close", None)
-        if close:
-            close()
 
 
 def write_distributed_data(rdd, database: Mapping[str, Any], *, data_tag: str,
