@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from spark_seis.db.normalize import event_name
+
 WF = "wf_TimeSeries"
 OBSERVED = "observed"
 DEFAULT_WINDOW_MINUTES = 60.0
@@ -79,8 +81,7 @@ def _ensure_key_index(db) -> None:
 
 
 def _event_name(doc: dict) -> str:
-    from spark_seis.db.normalize import event_name
-
+    """The event id as a safe file-name part."""
     name = event_name(doc)
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or str(doc["_id"])
 
