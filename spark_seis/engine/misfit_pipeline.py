@@ -156,8 +156,9 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
     with atomic_output(final) as staging:
-        if options.resume and final.exists():
-            staging.write_bytes(final.read_bytes())
+        if final.exists():  # other evaluations in the file are the user's history: keep them
+            _start_from(final, staging, config,
+                        [t.code for t, _r in stations] if options.resume else None)
         ds = pyasdf.ASDFDataSet(str(staging), mode="a", compression=None)
         try:
             if event is not None and not ds.events:
@@ -187,6 +188,23 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     if counters is not None:
         counters.written.add(len(stations))
     return summaries
+
+
+def _start_from(final: Path, staging: Path, config: Config, stations: list[str] | None) -> None:
+    """Copy the committed file, then drop what this run replaces.
+
+    ``stations=None`` (a plain run) replaces the whole evaluation; a resumed run
+    replaces only the stations it writes. Other evaluations and tags stay as they are.
+    """
+    import shutil
+
+    import h5py
+
+    from spark_seis.io.asdf_evaluation import remove_evaluation
+
+    shutil.copyfile(final, staging)
+    with h5py.File(staging, "r+") as h5:
+        remove_evaluation(h5, config.aux_path, config.synthetic_tag, stations)
 
 
 def _upsert(options: ExecutorOptions, docs: dict[str, list[dict]], event_id: str,
