@@ -8,8 +8,9 @@ Bandwidth (MB/s of float64 samples) of
   raw h5py         one dataset per trace in one HDF5 file
   raw h5py chunked the same with chunks=True (the layout pyasdf uses)
   ours ASDF        spark_seis.io.asdf_store.write_waveforms (pyasdf add_waveforms,
-                   compression=None as the engine opens it); pyasdf's default gzip-3
-                   shown for comparison
+                   compression=None); pyasdf's default gzip-3 shown for comparison
+  ours event writer spark_seis.io.asdf_writer.EventFileWriter (what the job writes
+                   with: h5py, pyasdf's layout incl. chunking and fletcher32)
 Ratios: ours / raw (target >= 0.70). Writes land in the page cache of a temp dir
 (no fsync on either side). Generated data, nothing committed.
 DB rates (documents/s): insert_one loop, replace_one(upsert) loop,
@@ -107,6 +108,25 @@ def raw_h5py_chunked(arrays):
     return go
 
 
+def ours_h5py_writer(arrays):
+    """spark_seis.io.asdf_writer.EventFileWriter: the job's event writer (h5py,
+    pyasdf's dataset layout: chunked, maxshape None, fletcher32)."""
+    import h5py
+    from obspy import Stream, Trace, UTCDateTime
+    from spark_seis.io.asdf_writer import EventFileWriter
+
+    def go(tmp: Path):
+        st = Stream()
+        for i, a in enumerate(arrays):
+            tr = Trace(data=a)
+            tr.stats.update({"network": "XX", "station": f"S{i:04d}", "channel": "BHZ",
+                             "delta": 0.01, "starttime": UTCDateTime(1.5e9)})
+            st.append(tr)
+        with h5py.File(tmp / "event.h5", "w") as h5:
+            EventFileWriter(h5).write_waveforms(st, "observed")
+    return go
+
+
 def pyasdf_default_gzip(arrays):
     """pyasdf with its default compression (gzip-3): what not passing
     compression=None costs."""
@@ -180,6 +200,7 @@ def run(quick: bool) -> dict:
                           ("ours ensemble (file+docs)", ours_ensemble),
                           ("raw h5py", raw_h5py), ("raw h5py, chunked", raw_h5py_chunked),
                           ("ours ASDF (pyasdf, compression=None)", ours_asdf),
+                          ("ours ASDF event writer (h5py)", ours_h5py_writer),
                           ("pyasdf default gzip-3 (not ours)", pyasdf_default_gzip)):
             try:
                 t[name] = best_of(fac(arrays), repeat)

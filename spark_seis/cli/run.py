@@ -18,6 +18,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: the config's spark.master, or spark-submit's")
     parser.add_argument("--resume", action="store_true",
                         help="skip stations already finished for this iteration/step")
+    parser.add_argument("--resume-with-changed-config", action="store_true",
+                        help="with --resume: continue although the stored Config of this "
+                             "iteration/step differs (mixes two configurations)")
     parser.add_argument("--event", action="append", default=[],
                         help="process only this event (repeatable)")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -38,7 +41,7 @@ def _spark_conf(pairs: Sequence[str]) -> dict[str, str]:
 
 def run_job(config: str | Path, *, master: str | None = None, resume: bool = False,
             events: Sequence[str] = (), spark_conf: dict[str, str] | None = None,
-            progress: bool = True, spark=None):
+            progress: bool = True, spark=None, resume_with_changed_config: bool = False):
     """Load the job config, start (or reuse) Spark and run the misfit job."""
     from spark_seis.engine.misfit_job import EmptyQueryError, run_misfit_job
     from spark_seis.engine.session import get_spark_session
@@ -59,17 +62,28 @@ def run_job(config: str | Path, *, master: str | None = None, resume: bool = Fal
         spark.sparkContext.setLogLevel("WARN")
     if progress:
         print(f"misfit job {job.misfit.eval_tag} on Spark {spark.sparkContext.master}", flush=True)
+    from spark_seis.engine.resume import ConfigChangedError
+    from spark_seis.io.errors import output_error_line
+
     try:
-        return run_misfit_job(spark, job, db=db, resume=resume, progress=progress)
-    except EmptyQueryError as exc:
+        return run_misfit_job(spark, job, db=db, resume=resume, progress=progress,
+                              resume_with_changed_config=resume_with_changed_config)
+    except (EmptyQueryError, ConfigChangedError) as exc:
         raise UserError(str(exc)) from None
+    except Exception as exc:  # a writer's disk-full etc. inside a Spark task error
+        line = output_error_line(str(exc))
+        if line is None:
+            raise
+        raise UserError(line) from None
 
 
 def run_command(args: argparse.Namespace) -> int:
     summary = run_job(args.config, master=args.master, resume=args.resume,
                       events=getattr(args, "event", None) or [],
                       spark_conf=_spark_conf(getattr(args, "conf", None) or []),
-                      progress=not getattr(args, "quiet", False))
+                      progress=not getattr(args, "quiet", False),
+                      resume_with_changed_config=getattr(args, "resume_with_changed_config",
+                                                         False))
     for line in summary.lines():
         print(line)
     return 0 if summary.stations == 0 or summary.ok > 0 else 1

@@ -13,7 +13,6 @@ from spark_seis.engine.misfit_pipeline import (
     plan_station_tasks, summarize,
 )
 from spark_seis.engine.normalization import NormalizationTables, stationxml_for
-from spark_seis.engine.output_docs import STATIONS
 from spark_seis.engine.progress import Counters, ProgressReporter
 from spark_seis.workflow.job_config import JobConfig
 
@@ -33,15 +32,8 @@ def check_writable(folder: Path) -> None:
                                  f"{exc.strerror or exc}") from None
 
 
-def _finished_stations(db, eval_tag: str) -> set[tuple[str, str]]:
-    done = set()
-    for doc in db.db[STATIONS].find({"eval_tag": eval_tag},
-                                    {"source_id": 1, "net": 1, "sta": 1, "status": 1}):
-        done.add((str(doc["source_id"]), f"{doc['net']}.{doc['sta']}"))
-    return done
-
-
-def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[StationTask]], int]:
+def build_plan(db, job: JobConfig, resume: bool, changed_config_ok: bool = False
+               ) -> tuple[dict[str, list[StationTask]], int]:
     wf = db.db[db.wf_collection]
     observed = [plain_document(d) for d in wf.find({"data_tag": job.observed_tag})]
     synthetic = [plain_document(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
@@ -54,8 +46,15 @@ def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[Station
     wanted = {sid for sid, name in names.items() if name in job.events or sid in job.events}
     plan = plan_station_tasks(observed, synthetic, wanted if job.events else ())
     skipped = 0
-    if resume:
-        done = _finished_stations(db, job.misfit.eval_tag)
+    if resume:  # done = in the database AND in the outputs, under the same Config
+        from spark_seis.engine import resume as resume_check
+
+        files = {e: Path(job.output_dir) / f"{names.get(e, e)}.h5" for e in plan}
+        if not changed_config_ok:
+            resume_check.check_same_config(files, job.misfit)
+        done = resume_check.finished_stations(
+            db, job.misfit, files,
+            Path(job.output_dir) / "adjoint" if job.specfem_adjoint_sources else None, names)
         for event in list(plan):
             before = len(plan[event])
             plan[event] = [t for t in plan[event] if (event, t.code) not in done]
@@ -84,13 +83,14 @@ def load_tables(db, plan: dict[str, list[StationTask]]) -> NormalizationTables:
 
 def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
                    fault: FaultInjection | None = None, progress: bool = True,
-                   npartitions: int | None = None) -> JobSummary:
+                   npartitions: int | None = None,
+                   resume_with_changed_config: bool = False) -> JobSummary:
     """Run one iteration/step of the misfit workflow over every planned event."""
     from spark_seis.db.client import get_database
 
     started = time.time()
     db = db or get_database(job.database_config())
-    plan, skipped = build_plan(db, job, resume)
+    plan, skipped = build_plan(db, job, resume, resume_with_changed_config)
     tables = load_tables(db, plan)
     output_dir = Path(job.output_dir)
     check_writable(output_dir)

@@ -125,65 +125,92 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     return result
 
 
-def write_events(records: Iterator[tuple[tuple[str, str], tuple[StationTask, Any]]],
+def write_events(records: Iterator[tuple[tuple[str, str], tuple]],
                  tables: NormalizationTables, options: ExecutorOptions,
                  counters=None) -> Iterator[StationSummary]:
     """Stage 2: records sorted by (event, station); one ASDF per event, streamed."""
     current: str | None = None
-    batch: list[tuple[StationTask, Any]] = []
-    for (event_id, _code), (task, result) in records:
+    batch: list[tuple] = []
+    for (event_id, _code), computed in records:
         if current is not None and event_id != current:
             yield from write_event(current, batch, tables, options, counters)
             batch = []
         current = event_id
-        batch.append((task, result))
+        batch.append(computed)
     if current is not None:
         yield from write_event(current, batch, tables, options, counters)
 
 
-def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
+def compute_for_writer(task: StationTask, tables: NormalizationTables,
+                       options: ExecutorOptions, counters=None):
+    """Stage 1 record: the result plus the station's StationXML bytes.
+
+    Serializing StationXML costs several ms per station: done here, on every
+    core, it is not part of the event writer's serial work.
+    """
+    from spark_seis.io.asdf_writer import stationxml_bytes
+
+    result = compute_station(task, tables, options, counters)
+    inv = tables.inventory(*task.code.split(".", 1))
+    return task, result, (stationxml_bytes(inv) if inv is not None else None)
+
+
+def write_event(event_id: str, stations: list[tuple],
                 tables: NormalizationTables, options: ExecutorOptions,
                 counters=None) -> list[StationSummary]:
-    """One event -> one ASDF file (staging + rename), SPECFEM files, then documents."""
-    import pyasdf
+    """One event -> its ASDF file (staging + rename), stale SPECFEM files, documents.
 
-    from spark_seis.io import asdf_store
+    ``stations`` holds (task, result, StationXML bytes or None) records.
+    """
+    import h5py
+
+    from spark_seis.io import specfem
+    from spark_seis.io.asdf_writer import EventFileWriter
+    from spark_seis.io.errors import OutputWriteError
 
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
     final = Path(options.output_dir) / f"{name}.h5"
+    codes = [record[0].code for record in stations]
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
-    with atomic_output(final) as staging:
-        if final.exists():  # other evaluations in the file are the user's history: keep them
-            _start_from(final, staging, config,
-                        [t.code for t, _r in stations] if options.resume else None)
-        ds = pyasdf.ASDFDataSet(str(staging), mode="a", compression=None)
-        try:
-            if event is not None and not ds.events:
-                asdf_store.write_event(ds, event)
-            asdf_store.write_config(ds, config)
-            for task, result in stations:
-                net, sta = task.code.split(".")
-                st_obs, st_syn, _log = load_streams(task.observed, task.synthetic,
-                                                    options.storage_root, event,
-                                                    options.collection)
-                asdf_store.write_station_result(
-                    ds, result, config, inv=tables.inventory(net, sta),
-                    st_obs=st_obs or None, st_syn=st_syn or None)
-                documents.append(output_docs.station_documents(
-                    event_id, result, config, str(final), name))
-                summaries.append(StationSummary(
-                    name, task.code, result.status, result.nwin, result.total_misfit,
-                    [e.message for e in result.elog if e.severity <= 2],
-                    [e.message for e in result.elog if e.severity <= 1]))
-        finally:
-            del ds
-        if options.fault:
-            options.fault.maybe_fail("after_asdf_staged")
+    try:
+        with atomic_output(final) as staging:
+            if final.exists():  # other evaluations in the file are the user's history
+                _start_from(final, staging, config, codes if options.resume else None)
+            with h5py.File(staging, "a") as h5:
+                writer = EventFileWriter(h5)
+                if event is not None:
+                    writer.write_event(event)
+                writer.write_config(config)
+                for task, result, stationxml in stations:
+                    st_obs, st_syn, _log = load_streams(task.observed, task.synthetic,
+                                                        options.storage_root, event,
+                                                        options.collection)
+                    known = f"Waveforms/{task.code}/StationXML" in h5
+                    writer.write_station_result(
+                        result, config, stationxml=None if known else stationxml,
+                        st_obs=st_obs or None, st_syn=st_syn or None)
+                    documents.append(output_docs.station_documents(
+                        event_id, result, config, str(final), name))
+                    summaries.append(StationSummary(
+                        name, task.code, result.status, result.nwin, result.total_misfit,
+                        [e.message for e in result.elog if e.severity <= 2],
+                        [e.message for e in result.elog if e.severity <= 1]))
+            if options.fault:
+                options.fault.maybe_fail("after_asdf_staged")
+    except OutputWriteError:
+        raise
+    except OSError as exc:  # disk full, read-only...: one line naming the file
+        raise OutputWriteError.from_os_error(exc, final) from None
     if options.fault:
         options.fault.maybe_fail("after_commit")
+    if options.specfem_dir:  # the evaluation's .adj files are replaced as a whole
+        specfem.remove_adjoint_sources(
+            Path(options.specfem_dir) / name / config.eval_tag,
+            keep_stations={t.code for t, r, _x in stations if r.adjoint_sources},
+            stations=codes if options.resume else None)
     _upsert(options, output_docs.merge_documents(documents), event_id, config, options.fault)
     if counters is not None:
         counters.written.add(len(stations))
@@ -225,7 +252,7 @@ def build_pipeline(sc, plan: dict[str, list[StationTask]], tables_bc, options_bc
     n_write = max(1, min(len(events), sc.defaultParallelism * 2))
     computed = sc.parallelize(tasks, n_compute).map(
         lambda t: ((t.event_id, t.code),
-                   (t, compute_station(t, tables_bc.value, options_bc.value, counters))))
+                   compute_for_writer(t, tables_bc.value, options_bc.value, counters)))
     # every record of one event goes to one writer partition, sorted by station
     by_event = computed.repartitionAndSortWithinPartitions(
         numPartitions=n_write, partitionFunc=lambda key: event_index[key[0]] % n_write)

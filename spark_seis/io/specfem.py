@@ -8,6 +8,10 @@ from typing import Any, Iterable
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
+from spark_seis.io.errors import OutputWriteError
+
+ADJ_TMP_SUFFIX = ".tmp"
+
 
 def read_semd(path: str | os.PathLike, origintime: UTCDateTime | None = None
               ) -> Stream:
@@ -57,11 +61,45 @@ def write_adjoint_source(directory: str | os.PathLike, adj: dict[str, Any],
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{adj['network']}.{adj['station']}.{adj['component']}.adj"
     arr = adjoint_source_array(adj["adjoint_source"], adj["dt"], time_offset)
-    tmp = directory / f".{name}.{os.getpid()}.tmp"
-    # same bytes as np.savetxt(tmp, arr), one format call instead of one per row
-    tmp.write_text(("%.18e %.18e\n" * len(arr)) % tuple(arr.ravel()))
-    os.replace(tmp, directory / name)
+    tmp = directory / f".{name}.{os.getpid()}{ADJ_TMP_SUFFIX}"
+    try:
+        # same bytes as np.savetxt(tmp, arr), one format call instead of one per row
+        tmp.write_text(("%.18e %.18e\n" * len(arr)) % tuple(arr.ravel()))
+        os.replace(tmp, directory / name)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputWriteError.from_os_error(exc, directory / name) from None
     return directory / name
+
+
+def remove_adjoint_sources(directory: str | os.PathLike,
+                           keep_stations: Iterable[str] | None = None,
+                           stations: Iterable[str] | None = None) -> list[Path]:
+    """Delete 'NET.STA.*.adj' files (and leftover temporaries) in ``directory``.
+
+    ``stations`` limits the candidates to these 'NET.STA' codes (all if None);
+    ``keep_stations`` are never touched. A rerun uses it so that the solver
+    never reads an adjoint source the current evaluation did not produce.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    keep = set(keep_stations or ())
+    only = None if stations is None else set(stations)
+    removed = []
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        if name.startswith(".") and name.endswith(ADJ_TMP_SUFFIX):
+            code = ".".join(name[1:].split(".")[:2])
+        elif name.endswith(".adj"):
+            code = ".".join(name.split(".")[:2])
+        else:
+            continue
+        if code in keep or (only is not None and code not in only):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def write_adjoint_sources(directory: str | os.PathLike,
