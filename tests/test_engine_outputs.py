@@ -15,7 +15,7 @@ import pytest
 
 from engine_support import build_database, job_for
 from spark_seis.engine.misfit_job import build_plan, load_tables, run_misfit_job
-from spark_seis.engine.misfit_pipeline import ExecutorOptions, compute_for_writer, write_event
+from spark_seis.engine.misfit_pipeline import ExecutorOptions, compute_partition, write_event
 from spark_seis.engine.resume import ConfigChangedError
 from spark_seis.io import specfem
 from spark_seis.io.errors import OutputWriteError, output_error_line
@@ -110,7 +110,9 @@ def _writer_inputs(db, job):
                               output_dir=str(job.output_dir), database=job.database_config(),
                               specfem_dir=None, collection=db.wf_collection)
     (event_id, tasks), = plan.items()
-    return event_id, [compute_for_writer(t, tables, options) for t in tasks], tables, options
+    options.staging_dir = str(job.output_dir / ".staging-test")
+    records = [record for _key, record in compute_partition(tasks, tables, options)]
+    return event_id, records, tables, options
 
 
 def test_disk_full_writing_the_asdf_file_is_one_line_and_keeps_the_committed_file(
@@ -122,16 +124,16 @@ def test_disk_full_writing_the_asdf_file_is_one_line_and_keeps_the_committed_fil
     before = final.read_bytes()
     event_id, records, tables, options = _writer_inputs(db, job)
 
-    def full(self, st, tag):  # what h5py raises when the disk is full
+    def full(self, *args):  # what h5py raises when the disk is full
         raise OSError(f"Can't write data (file write failed: time = Mon Nov 23, filename = "
                       f"'{final}', file descriptor = 7, errno = 28, error message = "
                       "'No space left on device', buf = 0x1, total write size = 80000)")
 
-    monkeypatch.setattr(EventFileWriter, "write_waveforms", full)
+    monkeypatch.setattr(EventFileWriter, "write_config", full)
     with pytest.raises(OutputWriteError) as info:
         write_event(event_id, records, tables, options)
     line = str(info.value)
     assert "\n" not in line and f"cannot write {final}: No space left on device" in line
     assert output_error_line(f"py4j...\nTraceback\n  OutputWriteError: {line}\n") == line
     assert final.read_bytes() == before
-    assert _leftovers(job.output_dir) == []
+    assert [p.name for p in job.output_dir.glob(".*.inprogress")] == []

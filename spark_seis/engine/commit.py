@@ -108,3 +108,39 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+JOB_STAGING_PREFIX = ".staging-"
+
+
+@contextlib.contextmanager
+def job_staging(output_dir: Path | str) -> Iterator[Path]:
+    """A folder for this job's per-task staged outputs, removed when the job ends.
+
+    The job holds a lock on it while it runs; folders left by a killed driver
+    (lock free) are removed by the next job, never those of a running one.
+    """
+    import shutil
+    import uuid
+
+    root = Path(output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(f"{JOB_STAGING_PREFIX}*"):
+        if stale.suffix == ".lock":
+            continue
+        try:
+            with output_lock(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+        except OutputBusyError:
+            continue  # another job is running: its folder stays
+        with contextlib.suppress(FileNotFoundError):
+            stale.with_name(f".{stale.name}.lock").unlink()
+    folder = root / f"{JOB_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    with output_lock(folder):
+        folder.mkdir()
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        folder.with_name(f".{folder.name}.lock").unlink()

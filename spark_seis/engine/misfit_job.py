@@ -8,6 +8,7 @@ from typing import Any
 
 from spark_seis.db.crud_read import plain_document
 from spark_seis.db.normalize import event_name
+from spark_seis.engine.commit import job_staging
 from spark_seis.engine.misfit_pipeline import (
     ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
     plan_station_tasks, summarize,
@@ -103,16 +104,19 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
     total = sum(len(t) for t in plan.values())
     sc = spark.sparkContext
     counters = Counters.create(sc)
-    tables_bc, options_bc = sc.broadcast(tables), sc.broadcast(options)
+    tables_bc = sc.broadcast(tables)
     summaries = []
     if total:
-        rdd = build_pipeline(sc, plan, tables_bc, options_bc, counters, npartitions)
-        reporter = ProgressReporter(sc, counters, total, label="misfit") if progress else None
-        if reporter:
-            with reporter:
+        with job_staging(output_dir) as staging:  # per-task staged outputs, then gone
+            options.staging_dir = str(staging)
+            options_bc = sc.broadcast(options)
+            rdd = build_pipeline(sc, plan, tables_bc, options_bc, counters, npartitions)
+            reporter = ProgressReporter(sc, counters, total, label="misfit") if progress else None
+            if reporter:
+                with reporter:
+                    summaries = rdd.collect()
+            else:
                 summaries = rdd.collect()
-        else:
-            summaries = rdd.collect()
+            options_bc.unpersist()
     tables_bc.unpersist()
-    options_bc.unpersist()
     return summarize(summaries, len(plan), skipped, str(output_dir), started)

@@ -69,6 +69,7 @@ class ExecutorOptions:
     collection: str = "wf_TimeSeries"  # or wf_Seismogram (three components per datum)
     resume: bool = False
     fault: FaultInjection | None = None
+    staging_dir: str = ""  # the job's own folder of per-task staged outputs (commit.job_staging)
 
 
 def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
@@ -91,11 +92,11 @@ def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
 
 
 def compute_station(task: StationTask, tables: NormalizationTables,
-                    options: ExecutorOptions, counters=None):
+                    options: ExecutorOptions, counters=None, keep_raw: list | None = None):
     """Stage 1 (any executor): read one station's samples and run the workflow.
 
-    The raw streams are not returned: the writer re-reads them from their files
-    rather than moving waveforms through Spark's shuffle.
+    Raw streams never go through Spark's shuffle; with ``keep_raw`` (a list) the
+    unprocessed observed and synthetic streams are appended to it for staging.
     """
     from spark_seis.io import specfem
     from spark_seis.processing.station import process_station
@@ -106,6 +107,8 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     inv = tables.inventory(net, sta)
     st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
                                             options.storage_root, event, options.collection)
+    if keep_raw is not None:
+        keep_raw.extend((st_obs.copy(), st_syn.copy()))
     result = process_station(st_obs, st_syn, inv, event, config)
     if len(load_log):  # the read failure is the root cause: log it first
         merged = ErrorLog(load_log)
@@ -141,18 +144,45 @@ def write_events(records: Iterator[tuple[tuple[str, str], tuple]],
         yield from write_event(current, batch, tables, options, counters)
 
 
-def compute_for_writer(task: StationTask, tables: NormalizationTables,
-                       options: ExecutorOptions, counters=None):
-    """Stage 1 record: the result plus the station's StationXML bytes.
+def compute_partition(tasks: Iterable[StationTask], tables: NormalizationTables,
+                      options: ExecutorOptions, counters=None):
+    """Stage 1 for a whole partition: compute, then stage this partition's outputs.
 
-    Serializing StationXML costs several ms per station: done here, on every
-    core, it is not part of the event writer's serial work.
+    Everything that costs per object (StationXML text, waveform and auxiliary
+    datasets with their attributes) is written here, on every core, into one
+    staging HDF5 file per (event, task attempt) in the event file's own layout.
+    The event's single writer then only copies those objects in (HDF5 copies them
+    in C), so writing is no serial tail. Records carry the staging file's path; a
+    failed attempt's file is never referenced and goes with the job's staging dir.
     """
-    from spark_seis.io.asdf_writer import stationxml_bytes
+    import h5py
 
-    result = compute_station(task, tables, options, counters)
-    inv = tables.inventory(*task.code.split(".", 1))
-    return task, result, (stationxml_bytes(inv) if inv is not None else None)
+    from spark_seis.engine.commit import task_attempt_tag
+    from spark_seis.io.asdf_writer import EventFileWriter, stationxml_bytes
+
+    config = Config.from_dict(options.config)
+    by_event: dict[str, list] = defaultdict(list)
+    for task in tasks:
+        raw: list = []
+        result = compute_station(task, tables, options, counters, keep_raw=raw)
+        by_event[task.event_id].append((task, result, raw))
+    tag = task_attempt_tag()
+    for event_id, computed in by_event.items():
+        staged = Path(options.staging_dir) / _safe(tables.event_name(event_id)) / f"{tag}.h5"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(staged, "w") as h5:
+            writer = EventFileWriter(h5)
+            for task, result, (st_obs, st_syn) in computed:
+                inv = tables.inventory(*task.code.split(".", 1))
+                writer.write_station_result(
+                    result, config, stationxml=stationxml_bytes(inv) if inv else None,
+                    st_obs=st_obs or None, st_syn=st_syn or None)
+        for task, result, _raw in computed:
+            yield (event_id, task.code), (task, result, str(staged))
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "_"
 
 
 def write_event(event_id: str, stations: list[tuple],
@@ -160,12 +190,13 @@ def write_event(event_id: str, stations: list[tuple],
                 counters=None) -> list[StationSummary]:
     """One event -> its ASDF file (staging + rename), stale SPECFEM files, documents.
 
-    ``stations`` holds (task, result, StationXML bytes or None) records.
+    ``stations`` holds (task, result, staged HDF5 file) records from
+    ``compute_partition``; the staged objects are copied into the event file.
     """
     import h5py
 
     from spark_seis.io import specfem
-    from spark_seis.io.asdf_writer import EventFileWriter
+    from spark_seis.io.asdf_writer import EventFileWriter, copy_staged
     from spark_seis.io.errors import OutputWriteError
 
     config = Config.from_dict(options.config)
@@ -184,14 +215,10 @@ def write_event(event_id: str, stations: list[tuple],
                 if event is not None:
                     writer.write_event(event)
                 writer.write_config(config)
-                for task, result, stationxml in stations:
-                    st_obs, st_syn, _log = load_streams(task.observed, task.synthetic,
-                                                        options.storage_root, event,
-                                                        options.collection)
-                    known = f"Waveforms/{task.code}/StationXML" in h5
-                    writer.write_station_result(
-                        result, config, stationxml=None if known else stationxml,
-                        st_obs=st_obs or None, st_syn=st_syn or None)
+                for staged in sorted({record[2] for record in stations}):
+                    with h5py.File(staged, "r") as source:
+                        copy_staged(source, h5)
+                for task, result, _staged in stations:
                     documents.append(output_docs.station_documents(
                         event_id, result, config, str(final), name))
                     summaries.append(StationSummary(
@@ -209,7 +236,7 @@ def write_event(event_id: str, stations: list[tuple],
     if options.specfem_dir:  # the evaluation's .adj files are replaced as a whole
         specfem.remove_adjoint_sources(
             Path(options.specfem_dir) / name / config.eval_tag,
-            keep_stations={t.code for t, r, _x in stations if r.adjoint_sources},
+            keep_stations={t.code for t, r, _s in stations if r.adjoint_sources},
             stations=codes if options.resume else None)
     _upsert(options, output_docs.merge_documents(documents), event_id, config, options.fault)
     if counters is not None:
@@ -250,9 +277,8 @@ def build_pipeline(sc, plan: dict[str, list[StationTask]], tables_bc, options_bc
     event_index = {e: i for i, e in enumerate(events)}
     n_compute = compute_partitions or max(1, min(len(tasks), sc.defaultParallelism * 4))
     n_write = max(1, min(len(events), sc.defaultParallelism * 2))
-    computed = sc.parallelize(tasks, n_compute).map(
-        lambda t: ((t.event_id, t.code),
-                   compute_for_writer(t, tables_bc.value, options_bc.value, counters)))
+    computed = sc.parallelize(tasks, n_compute).mapPartitions(
+        lambda part: compute_partition(part, tables_bc.value, options_bc.value, counters))
     # every record of one event goes to one writer partition, sorted by station
     by_event = computed.repartitionAndSortWithinPartitions(
         numPartitions=n_write, partitionFunc=lambda key: event_index[key[0]] % n_write)

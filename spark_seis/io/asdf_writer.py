@@ -272,3 +272,46 @@ class EventFileWriter:
         if result.adjoint_sources:
             self.write_adjoint_sources(result.adjoint_sources, config.aux_path,
                                        result.time_offset_sec)
+
+
+def copy_staged(source, target) -> int:
+    """Copy a staged file's stations and auxiliary entries into the event file.
+
+    Whole groups are copied in one HDF5 call where the target lacks them (the
+    usual case: a new evaluation, new stations); otherwise entry by entry. A
+    trace or StationXML the target already holds is kept (the same rule as
+    ``write_waveforms``); an auxiliary entry is replaced.
+    """
+    n = 0
+    waveforms = target.require_group("Waveforms")
+    for code, station in source.get("Waveforms", {}).items():
+        if code not in waveforms:
+            target.copy(station, waveforms, name=code)
+            n += 1
+            continue
+        existing = waveforms[code]
+        for name, obj in station.items():
+            if name not in existing:
+                target.copy(obj, existing, name=name)
+                n += 1
+    aux_source = source.get("AuxiliaryData")
+    if aux_source is None:
+        return n
+    aux = target.require_group("AuxiliaryData")
+
+    def merge(src, dst_parent, name):
+        nonlocal n
+        if name not in dst_parent:
+            target.copy(src, dst_parent, name=name)
+            n += 1
+        elif hasattr(src, "items") and hasattr(dst_parent[name], "items"):
+            for child, obj in src.items():
+                merge(obj, dst_parent[name], child)
+        else:
+            del dst_parent[name]
+            target.copy(src, dst_parent, name=name)
+            n += 1
+
+    for data_type, group in aux_source.items():
+        merge(group, aux, data_type)
+    return n
