@@ -8,7 +8,11 @@ from .errors import UserError
 
 
 def run_ingest(args) -> int:
-    from spark_seis.workflow.ingest import IngestOptions, ingest_paths
+    """0 when every input of a known kind was stored (or already there), 1 when some
+    were skipped (listed) or the disk/database filled up (one line: file and cause)."""
+    import sys
+
+    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
 
     job = load_job(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -22,11 +26,23 @@ def run_ingest(args) -> int:
                             asdf_tags=args.asdf_tag or None,
                             cut=tuple(args.cut) if args.cut else None)
     progress = Progress("ingest", enabled=not args.no_progress)
-    summary = ingest_paths(db, args.paths, options, progress=progress)
+    try:
+        summary, stopped = ingest_paths(db, args.paths, options, progress=progress), None
+    except IngestStopped as exc:
+        summary, stopped = exc.summary, exc
     progress.close()
     print(f"ingest into database {db.name!r} (samples below {db.storage_root}); "
           f"data_tag observed={options.tag or options.observed_tag!r}, "
           f"synthetic={options.tag or options.synthetic_tag!r}")
     for line in summary.lines():
         print(line)
+    if stopped is not None:
+        print(f"spark-seis: error: {stopped} (free space or fix the database, then run the "
+              f"same ingest again: what was stored is kept and not added twice)",
+              file=sys.stderr)
+        return 1
+    if summary.not_stored:
+        print(f"spark-seis: {summary.not_stored} input(s) not stored: see 'skipped' above",
+              file=sys.stderr)
+        return 1
     return 0
