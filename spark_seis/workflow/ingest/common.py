@@ -140,12 +140,6 @@ def ingest_key(net: str, sta: str, loc: str, chan: str, starttime: float,
             f"{data_tag}|{source_id}")
 
 
-def _key_of_doc(doc: dict) -> str:
-    return ingest_key(doc.get("net", ""), doc.get("sta", ""), doc.get("loc", ""),
-                      doc.get("chan", ""), doc["starttime"], doc.get("data_tag", ""),
-                      doc.get("source_id"))
-
-
 def _ensure_key_index(db) -> None:
     """Lookups by ingest_key; uniqueness comes from the wf ``_id``, derived from the key."""
     db.db[WF].create_index([("ingest_key", 1)])
