@@ -43,6 +43,18 @@ def _id_first(doc: dict) -> dict:
     return doc if next(iter(doc)) == "_id" else {"_id": doc["_id"], **doc}
 
 
+def _plain_fields(projection: Any) -> list[str] | None:
+    """Top-level fields of an inclusion projection, or None when it is anything else."""
+    if not isinstance(projection, Mapping) or not projection:
+        return None
+    spec = dict(projection)
+    keep_id = spec.pop("_id", 1)
+    if not spec or not all(v in (1, True) for v in spec.values()) or not all(
+            query.valid_path(k) and "." not in k for k in spec):
+        return None
+    return (["_id"] if keep_id else []) + list(spec)
+
+
 class Cursor:
     """Lazy result of ``find``: chain ``sort``/``skip``/``limit``, then iterate."""
 
@@ -88,7 +100,16 @@ class Cursor:
         return self._iter is None or bool(self._iter)
 
     def _results(self) -> Iterator[dict]:
-        docs: Iterable[dict] = self.collection._matching(self._filter)
+        fields = _plain_fields(self._projection)
+        if fields and not self._sort:
+            projected = self.collection._projected(self._filter, fields)
+            if projected is not None:
+                docs: Iterable[dict] = projected
+                if self._skip or self._limit:
+                    docs = list(docs)[self._skip:(self._skip + self._limit) if self._limit else None]
+                yield from docs
+                return
+        docs = self.collection._matching(self._filter)
         if self._sort:
             docs = query.sort_documents(list(docs), self._sort)
         skipped, taken = 0, 0
@@ -163,9 +184,9 @@ class Collection:
     def _matching(self, flt: Mapping, con: sqlite3.Connection | None = None,
                   with_rid: bool = False, first: bool = False) -> Iterator[Any]:
         """Documents matching ``flt`` in insertion order, fetched page by page."""
-        from mongomock.filtering import filter_applies
-
         where, params, exact = query.translate(flt, self._store.indexed_fields(self.name))
+        if not exact:
+            from mongomock.filtering import filter_applies
         after = 0
         while True:
             if con is None:
@@ -181,6 +202,30 @@ class Collection:
                     yield (rid, doc) if with_rid else doc
                     if first:
                         return
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+    def _projected(self, flt: Mapping, fields: list[str]) -> Iterator[dict] | None:
+        """Only ``fields`` of exactly matched rows, extracted by SQLite (no full decode)."""
+        where, params, exact = query.translate(flt, self._store.indexed_fields(self.name))
+        if not exact:
+            return None
+        cols = ", ".join(f"json_type(doc, '$.{f}'), json_extract(doc, '$.{f}')" for f in fields)
+        return self._projected_pages(where, params, fields, cols)
+
+    def _projected_pages(self, where: str, params: list, fields: list[str],
+                         cols: str) -> Iterator[dict]:
+        after = 0
+        while True:
+            with self._store.reading() as con:
+                rows = con.execute(
+                    f"SELECT rid, {cols} FROM {self._table} WHERE rid > ? AND ({where}) "
+                    f"ORDER BY rid LIMIT {PAGE}", [after, *params]).fetchall() \
+                    if self._store.has_table(self.name, con) else []
+            for row in rows:
+                yield {f: query.sql_result(row[1 + 2 * i], row[2 + 2 * i])
+                       for i, f in enumerate(fields) if row[1 + 2 * i] is not None}
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
@@ -213,8 +258,17 @@ class Collection:
 
     def distinct(self, key: str, filter: Mapping | None = None, **_ignored: Any) -> list:
         values: dict[str, Any] = {}
-        for doc in self.find(filter or {}, {key: 1}):
-            value = query._get(doc, key)
+        where, params, exact = query.translate(filter, self._store.indexed_fields(self.name))
+        if exact and query.valid_path(key):  # SQLite computes the set; nothing decoded twice
+            with self._store.reading() as con:
+                rows = con.execute(
+                    f"SELECT DISTINCT json_type(doc, '$.{key}'), json_extract(doc, '$.{key}') "
+                    f"FROM {self._table} WHERE {where}", params).fetchall() \
+                    if self._store.has_table(self.name, con) else []
+            found = [query.sql_result(kind, value) for kind, value in rows if kind]
+        else:
+            found = [query._get(doc, key) for doc in self.find(filter or {}, {key: 1})]
+        for value in found:
             if value is query._NOTHING:
                 continue
             for item in value if isinstance(value, list) else [value]:

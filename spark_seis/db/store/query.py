@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from bson import ObjectId
 
-from .codec import encode
+from .codec import decode, encode
 
 MISSING = b"\x00"  # what the index holds for a missing or null field (unique like MongoDB)
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -42,6 +42,15 @@ def sql_value(value: Any) -> Any:
     if isinstance(value, (str, int, float)):
         return value
     return encode(value)
+
+
+def sql_result(json_type: str, value: Any) -> Any:
+    """A ``json_extract`` result back to the Python value (objects and arrays decoded)."""
+    if json_type in ("object", "array"):
+        return decode(value)
+    if json_type in ("true", "false"):
+        return json_type == "true"
+    return value
 
 
 def _scalar(value: Any) -> bool:
