@@ -253,3 +253,32 @@ def test_seismogram_link_and_untagged_save(dbs):
     dbs.save_data(s)
     doc = dbs.wf_Seismogram.find_one({"_id": s["_id"]})
     assert s.live and doc["site_id"] == site and "data_tag" not in doc
+
+
+def test_save_inventory_tolerates_small_epoch_differences(db):
+    """Create item 4: save_inventory "will refuse to add an entry it interprets as a
+    pure duplicate document". MsPASS interprets: same codes and starttime and
+    endtime each within ``time_fudge_factor = 10.0`` s (mspass-team/mspass
+    python/mspasspy/db/database.py, ``_site_is_not_in_db``/``_channel_is_not_in_db``).
+    An epoch one second off is the same epoch; a minute off is a new one."""
+    from obspy import read_inventory
+
+    from conftest import NZ_DATA
+
+    def shifted(seconds):
+        inv = read_inventory(str(NZ_DATA / "test_dataless_NZ_BFZ.xml"))
+        for net in inv:
+            for sta in net:
+                sta.start_date += seconds
+                for cha in sta.channels:
+                    cha.start_date += seconds
+        return inv
+
+    first = db.save_inventory(shifted(0))
+    n_site, n_chan = db.site.count_documents({}), db.channel.count_documents({})
+    assert first["site"].saved == n_site >= 1 and first["channel"].saved == n_chan >= 3
+    again = db.save_inventory(shifted(1))
+    assert again["site"].saved == 0 and again["site"].duplicates == n_site
+    assert again["channel"].saved == 0 and again["channel"].duplicates == n_chan
+    moved = db.save_inventory(shifted(60))
+    assert moved["site"].saved == n_site and moved["channel"].saved == n_chan
