@@ -282,3 +282,24 @@ def test_save_inventory_tolerates_small_epoch_differences(db):
     assert again["channel"].saved == 0 and again["channel"].duplicates == n_chan
     moved = db.save_inventory(shifted(60))
     assert moved["site"].saved == n_site and moved["channel"].saved == n_chan
+
+
+def test_pymongo_gridfs_reads_our_gridfs_files(db):
+    """Read item 3 presents GridFS as MsPASS's default storage, used through
+    pymongo's ``gridfs`` module; our hand-written fs.files/fs.chunks layout must be
+    what that module reads (and what it writes must be what we read). Needs a real
+    MongoDB: pymongo's gridfs only works on a pymongo Database."""
+    import gridfs
+    import pymongo
+
+    if not isinstance(db.db, pymongo.database.Database):
+        pytest.skip("pymongo's gridfs module needs a real MongoDB (SPARK_SEIS_MONGO_URI)")
+    d = make_ts(15, npts=70000)  # > one 255 KiB chunk
+    db.save_data(d, storage_mode="gridfs")
+    gid = db.wf_TimeSeries.find_one({"_id": d["_id"]})["gridfs_id"]
+    payload = gridfs.GridFS(db.db).get(gid).read()
+    np.testing.assert_array_equal(np.frombuffer(payload, dtype="<f8"), d.data)
+    theirs = gridfs.GridFS(db.db).put(np.arange(5, dtype="<f8").tobytes())
+    from spark_seis.db.sample_io import gridfs_get
+
+    assert np.frombuffer(gridfs_get(db.db, theirs), dtype="<f8").tolist() == [0, 1, 2, 3, 4]
