@@ -153,3 +153,22 @@ def test_linking_through_spark_write_saves_and_altering_kills(spark, db):
     frame = write_distributed_data(altered, db, data_tag="altered")
     assert frame.attrs["counts"]["dead"] == 3 and len(frame) == 0
     assert db.db["graveyard"].count_documents({}) == 3
+
+
+def test_worker_config_reopens_the_same_embedded_store(db, tmp_path, monkeypatch):
+    """Item 3's mechanism: executors open their own client from a pickleable
+    configuration that names the driver's store, even if their environment names
+    another database."""
+    import pickle
+
+    from spark_seis.db import Database, get_client
+    from spark_seis.db.client import database_session
+
+    handle = Database(get_client(path=tmp_path / "other_store"), "fidelity",
+                      storage_root=tmp_path / "wf")
+    handle.db["wf_TimeSeries"].insert_one({"sta": "ONLY_HERE"})
+    config = pickle.loads(pickle.dumps(handle.worker_config()))
+    monkeypatch.setenv("SPARK_SEIS_MONGO_URI", "mongodb://unreachable.invalid:1")
+    with database_session(config) as worker_db:
+        assert worker_db.db["wf_TimeSeries"].find_one({})["sta"] == "ONLY_HERE"
+        assert worker_db.storage_root == handle.storage_root

@@ -72,7 +72,8 @@ class Database:
             return cfg
         path = getattr(self.client, "path", None)
         if getattr(self.client, "is_embedded", False) and path is not None:
-            cfg["embedded_path"] = str(Path(path).absolute())
+            # mongo_uri None: an executor's SPARK_SEIS_MONGO_URI must not redirect it
+            cfg.update(embedded_path=str(Path(path).absolute()), mongo_uri=None)
         elif os.environ.get(ENV_URI):
             cfg["mongo_uri"] = os.environ[ENV_URI]
         else:
