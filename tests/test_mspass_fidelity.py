@@ -5,6 +5,8 @@ python/mspasspy/db/database.py). Runs on every backend of db_support.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from bson import ObjectId
@@ -194,6 +196,16 @@ def test_tombstone_of_data_built_in_memory_has_starttime(db):
     db.save_data(d)
     tomb = db.elog.find_one({"tombstone": {"$exists": True}})["tombstone"]
     assert tomb["starttime"] == 1.5e9 + 13 and tomb["npts"] == 100 and tomb["delta"] == 0.01
+    # a datum whose samples could not be read keeps the stored time base, not the
+    # blank one of its empty object
+    d0 = make_ts(16, npts=50)
+    db.save_data(d0, dfile="gone.bin")
+    (Path(db.storage_root) / "wf_TimeSeries" / "gone.bin").unlink()
+    dead = db.read_data(d0["_id"])
+    assert dead.dead
+    db.save_data(dead)
+    tomb = db.elog.find_one({"tombstone.sta": "S016"})["tombstone"]
+    assert tomb["starttime"] == 1.5e9 + 16 and tomb["npts"] == 50 and tomb["delta"] == 0.01
 
 
 def test_clean_and_verify_accept_normalizing_collections(db):

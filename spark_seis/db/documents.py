@@ -114,8 +114,9 @@ def time_base(obj: TimeSeries | Seismogram) -> dict[str, Any]:
 
 
 def _tombstone_bundle(obj, collection, wf_id, data_tag, graveyard=None) -> SaveBundle:
-    # the time base is always in the tombstone (the document's report prints starttime)
-    tomb = bson_safe({**{k: v for k, v in obj.metadata.items()}, **time_base(obj)})
+    # the time base is always in the tombstone (the document's report prints starttime);
+    # stored values win: a datum that failed to read has a blank time base
+    tomb = bson_safe({**time_base(obj), **{k: v for k, v in obj.metadata.items()}})
     elog = {"_id": derived_id(wf_id, "elog"), f"{collection}_id": wf_id,
             "logdata": obj.elog.to_list(), "tombstone": tomb}
     if data_tag:
