@@ -104,14 +104,15 @@ def test_one_folder_ingested_twice_at_once_stores_each_trace_once(project, tmp_p
 
 
 class _ChecksSeeNothing:
-    """A wf collection whose look-ups by identity find nothing: what a process sees
-    when another one stores the same trace between its check and its insert."""
+    """A collection whose look-ups by identity find nothing: what a process sees when
+    another one stores the same document between its check and its insert."""
 
-    def __init__(self, collection) -> None:
+    def __init__(self, collection, identity_keys: set[str]) -> None:
         self._collection = collection
+        self._identity_keys = identity_keys
 
     def find_one(self, filter=None, *args, **kwargs):
-        if filter and ("ingest_key" in filter or "foff" in filter):
+        if filter and self._identity_keys & set(filter):
             return None
         return self._collection.find_one(filter, *args, **kwargs)
 
@@ -120,15 +121,40 @@ class _ChecksSeeNothing:
 
 
 class _RacingDatabase:
+    IDENTITY = {"wf_TimeSeries": {"ingest_key", "foff"}, "site": {"sta"}, "channel": {"sta"}}
+
     def __init__(self, database) -> None:
         self._database = database
 
     def __getitem__(self, name):
         coll = self._database[name]
-        return _ChecksSeeNothing(coll) if name == "wf_TimeSeries" else coll
+        keys = self.IDENTITY.get(name)
+        return _ChecksSeeNothing(coll, keys) if keys else coll
 
     def __getattr__(self, name):
         return getattr(self._database, name)
+
+
+def test_a_station_stored_between_check_and_insert_does_not_end_the_file(tmp_path):
+    """The StationXML race made certain: 20 stations of the second file are stored by
+    "the other process" after the check said new. Main abandoned the file at the first
+    (DuplicateKeyError), losing its 20 own stations."""
+    from spark_seis.workflow.ingest import ingest_paths
+
+    codes = [f"S{i:02d}" for i in range(60)]
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    _stations(codes[:40]).write(str(first), format="STATIONXML")
+    _stations(codes[20:]).write(str(second), format="STATIONXML")
+    work = {"work_dir": str(tmp_path / "work")}
+    ingest_paths(get_database(work), [first])
+    late = get_database(work)
+    late.db = _RacingDatabase(late.db)
+    summary = ingest_paths(late, [second])
+    db = get_database(work)
+    assert sorted(db.site.distinct("sta")) == codes
+    assert db.channel.count_documents({}) == 180 and not summary.skipped
+    assert summary.added["site"] == 20 and summary.existing["site"] == 20
+    assert summary.added["channel"] == 60 and summary.existing["channel"] == 60
 
 
 def test_a_trace_stored_between_check_and_insert_is_not_duplicated(tmp_path):
