@@ -339,3 +339,44 @@ def test_ingest_stopped_is_raised_to_library_callers(db, monkeypatch):
     assert "no space left on device [ENOSPC]" in str(info.value)
     assert info.value.summary.added["source"] == 1
     assert db.wf_TimeSeries.count_documents({}) == 0
+
+
+def _mount_tmpfs(where: Path, size: str) -> bool:
+    import subprocess
+
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                               str(where)], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("size", ["500k", "700k"])  # store fills first / the sample copy does
+def test_a_real_full_disk_ends_ingest_with_one_line(tmp_path, size):
+    """A real full file system (a small tmpfs; needs root, skipped otherwise)."""
+    import os
+    import subprocess
+    import sys
+
+    proj = tmp_path / "proj"
+    assert main(["init", str(proj)]) == 0
+    work = proj / "work"
+    if not _mount_tmpfs(work, size):
+        pytest.skip("cannot mount a tmpfs here (needs root): a real full disk is not possible")
+    try:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("SPARK_SEIS_MONGO_URI", "SPARK_SEIS_WORK_DIR")}
+        run = subprocess.run([sys.executable, "-m", "spark_seis", "ingest", "--no-progress",
+                              str(NZ)], cwd=proj, env=env, capture_output=True, text=True,
+                             timeout=600)
+        leftovers = [p for p in work.rglob("*") if "tmp" in p.name]
+    finally:
+        subprocess.run(["umount", str(work)], check=False, timeout=60)
+    assert run.returncode in (1, 2), run.stdout + run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("spark-seis: error:") and "Traceback" not in run.stderr
+    assert "disk is full" in line or "no space left on device" in line
+    assert str(work) in line and "MongoDB" not in line
+    assert not leftovers

@@ -101,7 +101,7 @@ class StoringError(RuntimeError):
 
 _FULL_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
                 errno.EROFS: "read-only file system", errno.EFBIG: "file too large"}
-_FULL_TEXTS = ("database or disk is full", "no space left", "disk quota", "quota exceeded",
+_FULL_TEXTS = ("database or disk is full", "disk is full", "no space left", "disk quota", "quota exceeded",
                "attempt to write a readonly database", "read-only file system",
                "disk i/o error", "out of disk space")
 
@@ -109,11 +109,14 @@ _FULL_TEXTS = ("database or disk is full", "no space left", "disk quota", "quota
 def storage_failure(exc: BaseException) -> str | None:
     """Why ``exc`` means nothing more can be stored (disk/database full, read-only,
     unreachable), or None when it is about the input itself."""
+    from spark_seis.db.embedded import EmbeddedStoreError
     from spark_seis.db.retry import DatabaseUnavailableError
 
     seen = 0
     while exc is not None and seen < 5:
         seen += 1
+        if isinstance(exc, EmbeddedStoreError):  # damaged, full or unwritable: it says which
+            return str(exc).strip().splitlines()[0]
         if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             return f"{_FULL_ERRNOS[exc.errno]}{where} [{errno.errorcode[exc.errno]}]"

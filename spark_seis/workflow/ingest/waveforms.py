@@ -48,7 +48,10 @@ def _copy_into_storage(db, path: Path, digest: str) -> Path:
         if not target.exists():
             tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
             try:
-                shutil.copyfile(path, tmp)
+                try:
+                    shutil.copyfile(path, tmp)
+                except OSError as exc:  # say where it was going, not only what was read
+                    raise OSError(exc.errno, exc.strerror, str(target)) from exc
                 try:
                     os.link(tmp, target)
                 except FileExistsError:
