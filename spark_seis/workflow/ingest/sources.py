@@ -15,6 +15,11 @@ class Sources:
 
     def refresh(self) -> None:
         self.docs = [d for d in self.db.db["source"].find({}, {"quakeml": 0})]
+        self._names: dict[str, list[dict]] = {}  # event_id / resource-id tail -> sources
+        for d in self.docs:
+            for name in {d.get("event_id"), _short(d.get("resource_id"))} - {None, ""}:
+                self._names.setdefault(str(name), []).append(d)
+        self._folder_answers: dict[tuple, tuple[dict | None, str]] = {}
 
     def by_event(self, event: str) -> dict | None:
         from bson import ObjectId
@@ -57,18 +62,21 @@ class Sources:
         """
         path = Path(path).absolute()
         root = next((r for r in roots if r == path or r in path.parents), None)
+        cache_key = (path.parent, root, root == path)
+        if cache_key not in self._folder_answers:  # files of one folder share the answer
+            self._folder_answers[cache_key] = self._event_of_folder(path, root)
+        return self._folder_answers[cache_key]
+
+    def _event_of_folder(self, path: Path, root: Path | None) -> tuple[dict | None, str]:
         scoped = set()
         if root == path:  # a file given by name: its own folder counts
             scoped = {path.parent}
         elif root is not None:
             scoped = {root, *[p for p in path.parents if root in p.parents]}
-        names = {}
-        for d in self.docs:
-            for name in {d.get("event_id"), _short(d.get("resource_id"))} - {None, ""}:
-                names.setdefault(str(name), []).append(d)
         for folder in path.parents:
             part = folder.name
-            known = {id(d): d for name, docs in names.items() if _names(part, name) for d in docs}
+            known = {id(d): d for name, docs in self._names.items() if _names(part, name)
+                     for d in docs}
             if len(known) == 1:
                 return next(iter(known.values())), ""
             if len(known) > 1:
