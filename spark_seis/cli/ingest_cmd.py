@@ -1,6 +1,7 @@
 """`spark-seis ingest PATH...`: QuakeML, StationXML, waveforms into the database."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .common import Progress, load_job, open_database
@@ -8,13 +9,15 @@ from .errors import UserError
 
 
 def run_ingest(args) -> int:
-    from spark_seis.workflow.ingest import IngestOptions, ingest_paths
-
     job = load_job(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before touching the database
         raise UserError(f"{missing[0]} does not exist", "check the path to ingest")
     db = open_database(job)
+    if not args.no_progress:  # the imports below take seconds on a busy machine
+        print(f"ingest: reading {', '.join(args.paths)}...", file=sys.stderr, flush=True)
+    from spark_seis.workflow.ingest import IngestOptions, ingest_paths
+
     options = IngestOptions(observed_tag=job.observed_tag,
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
                             tag=args.tag, event=args.event,
@@ -29,4 +32,10 @@ def run_ingest(args) -> int:
           f"synthetic={options.tag or options.synthetic_tag!r}")
     for line in summary.lines():
         print(line)
+    if summary.total_added == 0 and not sum(summary.existing.values()):
+        raise UserError(f"nothing ingested from {', '.join(args.paths)}: no QuakeML, "
+                        "StationXML or waveform could be used",
+                        "see the skipped files above; waveforms need their event "
+                        "(QuakeML first, or --event)" if summary.skipped else
+                        "the paths hold no files")
     return 0

@@ -69,6 +69,24 @@ def plot_asdf_stations(asdf_file: str | Path, out_dir: str | Path, aux_path: str
     return figures, problems
 
 
+def check_station_known(db, code: str) -> None:
+    """--station NET.STA must name a station of the database; else say the closest."""
+    import difflib
+
+    known = set()
+    for coll in ("site", "channel", db.wf_collection):
+        for d in db.db[coll].find({}, {"net": 1, "sta": 1}):
+            known.add(f"{d.get('net', '')}.{d.get('sta', '')}")
+    if code in known:
+        return
+    close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5)
+    hint = (f"closest known: {', '.join(close)}" if close else
+            f"the database has {len(known)} station(s)"
+            + (f", e.g. {', '.join(sorted(known)[:3])}" if known else ""))
+    raise UserError(f"--station {code}: no such station in the database ({hint})",
+                    "give --station as NET.STA of an ingested station")
+
+
 def station_coordinates(db):
     """net, sta, lat, lon of every station known to site (or channel) documents."""
     import pandas as pd
@@ -106,6 +124,8 @@ def run_plot(args) -> int:
                                                    plot_window_histogram)
 
     job = load_job(args.config)
+    if args.station:
+        check_station_known(open_database(job, must_exist=True), args.station)
     out = Path(args.out) if args.out else job.work_dir / "figures"
     iteration = args.iteration if args.iteration is not None else job.misfit.iteration
     step = args.step if args.step is not None else job.misfit.step_count
@@ -133,8 +153,11 @@ def run_plot(args) -> int:
         db = open_database(job, must_exist=True)
         inspector = Inspector(db, event=args.event, station=args.station)
         if inspector.empty:
-            problems.append(("summary", "no misfit documents in the database "
-                                        "(run 'spark-seis run' first)"))
+            narrowed = " and ".join(f"{k} {v}" for k, v in (("event", args.event),
+                                                            ("station", args.station)) if v)
+            problems.append(("summary", f"no misfit documents for {narrowed}" if narrowed
+                             else "no misfit documents in the database "
+                                  "(run 'spark-seis run' first)"))
         else:
             written.append(plot_event_misfits(inspector, out / "misfit_per_event.png"))
             written.append(plot_window_histogram(inspector, out / "window_counts.png"))
