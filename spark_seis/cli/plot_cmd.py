@@ -58,7 +58,9 @@ def plot_asdf_stations(asdf_file: str | Path, out_dir: str | Path, aux_path: str
                          if mgr.st_obs.select(component=c) or mgr.st_syn.select(component=c)]
                 figures.append(plot_station(
                     mgr.st_obs, mgr.st_syn, windows, adjsrcs, out_dir / f"{code}.png",
-                    comps or None, title, mgr.time_offset_sec))
+                    comps or None, title, mgr.time_offset_sec,
+                    unit_output=mgr.config.unit_output,
+                    adj_src_type=mgr.config.adj_src_type))
             except Exception as exc:  # noqa: BLE001 - one bad station never stops the rest
                 problems.append((code, f"{type(exc).__name__}: {exc}"))
             finally:
@@ -120,6 +122,7 @@ def source_coordinates(db, events: set[str] | None = None):
 def run_plot(args) -> int:
     from spark_seis.processing.config import format_iter, format_step
     from spark_seis.workflow.inspector import Inspector
+    from spark_seis.workflow.plot import misfit_unit
     from spark_seis.workflow.summary_plots import (plot_event_misfits, plot_station_map,
                                                    plot_window_histogram)
 
@@ -159,7 +162,9 @@ def run_plot(args) -> int:
                              else "no misfit documents in the database "
                                   "(run 'spark-seis run' first)"))
         else:
-            written.append(plot_event_misfits(inspector, out / "misfit_per_event.png"))
+            written.append(plot_event_misfits(
+                inspector, out / "misfit_per_event.png",
+                misfit_unit(job.misfit.adj_src_type, job.misfit.unit_output)))
             written.append(plot_window_histogram(inspector, out / "window_counts.png"))
         events = set(inspector.stations["event"].astype(str)) if not inspector.empty else None
         stations = station_coordinates(db)
@@ -167,7 +172,8 @@ def run_plot(args) -> int:
             stations = stations[(stations["net"] + "." + stations["sta"]) == args.station]
         written.append(plot_station_map(
             stations, out / "station_map.png", source_coordinates(db, events),
-            inspector.stations if not inspector.empty else None))
+            inspector.stations if not inspector.empty else None,
+            misfit_unit(job.misfit.adj_src_type, job.misfit.unit_output)))
     for path in written:
         print(f"wrote {path}")
     for what, why in problems:
