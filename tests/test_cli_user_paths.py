@@ -315,6 +315,7 @@ def test_scheduled_runs_lock_exit_codes_summary_and_progress(project):
     assert (project / "work" / "logs" / "spark.log").exists()
     assert [l for l in err.splitlines() if l.startswith("[misfit]")]
     assert not lock.exists()  # released and removed
+    assert not list((project / "work" / "output").glob(".*.lock"))  # nor per-event locks
 
     summary = json.loads((project / "work" / "output" / "run_summary.json").read_text())
     assert summary["status"] == "done" and summary["exit_code"] == 0
