@@ -218,11 +218,21 @@ def test_unreachable_standalone_master_is_one_line_naming_it(project):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     job = project / "conf" / "job.yaml"
-    job.write_text(job.read_text().replace("master: local[*]", f"master: spark://127.0.0.1:{port}"))
+    job.write_text(job.read_text().replace("master: null", f"master: spark://127.0.0.1:{port}"))
     result = spark_seis("run", cwd=project, timeout=60)
     assert result.returncode == 2
     err = one_error_line(result)
     assert f"spark://127.0.0.1:{port}" in err and "spark.master in" in err
+    assert_spark_not_started(result, project)
+
+
+def test_master_of_the_projects_spark_defaults_is_used_and_checked(project):
+    conf = project / "conf" / "spark-defaults.conf"
+    conf.write_text(conf.read_text() + "spark.master                          local[x]\n")
+    result = spark_seis("run", cwd=project)
+    assert result.returncode == 2
+    err = one_error_line(result)
+    assert f"spark.master in {conf} 'local[x]': not a Spark master URL" in err
     assert_spark_not_started(result, project)
 
 
