@@ -238,8 +238,9 @@ def test_master_of_the_projects_spark_defaults_is_used_and_checked(project):
 
 def test_storage_root_that_is_a_file_is_refused_before_spark(project):
     (project / "work" / "not_a_folder").write_text("x")
-    job = project / "conf" / "job.yaml"
-    job.write_text(job.read_text().replace("storage_root: wf_data", "storage_root: not_a_folder"))
+    db_yaml = project / "conf" / "database.yaml"  # its settings are the ones used
+    db_yaml.write_text(db_yaml.read_text().replace("storage_root: wf_data",
+                                                   "storage_root: not_a_folder"))
     result = spark_seis("run", cwd=project)
     assert result.returncode == 2
     err = one_error_line(result)

@@ -5,6 +5,8 @@ database) inside one project folder, exactly as a user would by hand.
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -86,4 +88,9 @@ def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -
     print(f"  misfit tables:          {tables}/")
     print(f"  figures:                {figures}/")
     print(f"  configuration to edit:  {project / 'conf'}/")
+    bindir = Path(sys.argv[0]).resolve().parent if sys.argv and sys.argv[0] else None
+    if bindir is not None and (bindir / "spark-seis").exists() and \
+            str(bindir) not in os.environ.get("PATH", "").split(os.pathsep):
+        print(f"next: export PATH=\"{bindir}:$PATH\"  (then 'spark-seis --help'; README: "
+              "Using spark-seis)")
     return 0 if summary.ok == summary.stations and summary.stations else 1
