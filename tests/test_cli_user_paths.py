@@ -236,6 +236,19 @@ def test_master_of_the_projects_spark_defaults_is_used_and_checked(project):
     assert_spark_not_started(result, project)
 
 
+def test_spark_that_cannot_start_is_one_line_pointing_at_the_jvm_log(project):
+    conf = project / "conf" / "spark-defaults.conf"
+    conf.write_text(conf.read_text().replace("spark.driver.memory                   2g",
+                                             "spark.driver.memory                   lots"))
+    result = spark_seis("run", "--master", "local[1]", cwd=project)
+    assert result.returncode == 2
+    err = one_error_line(result)
+    log = project / "work" / "logs" / "spark.log"
+    assert "Spark did not start (local[1])" in err and str(log) in err
+    assert "JAVA_GATEWAY_EXITED" in err or "gateway" in err.lower()
+    assert log.read_text().strip()  # the JVM's own reason is kept there
+
+
 def test_storage_root_that_is_a_file_is_refused_before_spark(project):
     (project / "work" / "not_a_folder").write_text("x")
     db_yaml = project / "conf" / "database.yaml"  # its settings are the ones used

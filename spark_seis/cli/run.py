@@ -116,11 +116,19 @@ def start_spark(job, master: str | None, spark_conf: dict[str, str] | None, *,
     if fresh:
         _say(f"starting Spark ({resolved or 'master from spark-submit'})..."
              + (f" [JVM messages: {log_file}]" if log_file else ""), quiet)
-    with _jvm_output_to(log_file if fresh else None):
-        spark = get_spark_session(master=resolved,
-                                  app_name=job.spark.get("app_name", "spark_seis-misfit"),
-                                  conf=spark_conf, defaults_file=defaults_file)
-        spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
+    try:
+        with _jvm_output_to(log_file if fresh else None):
+            spark = get_spark_session(master=resolved,
+                                      app_name=job.spark.get("app_name", "spark_seis-misfit"),
+                                      conf=spark_conf, defaults_file=defaults_file)
+            spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
+    except Exception as exc:  # noqa: BLE001 - the JVM's reason is in its log
+        if log_file is None:
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"Spark did not start ({resolved or 'spark-submit'}): {first}",
+                        f"the JVM's messages are in {log_file}; check the spark.* settings "
+                        "in conf/spark-defaults.conf and --conf") from exc
     sc = spark.sparkContext
     if fresh:
         _say(f"Spark started in {time.time() - started:.0f} s "
