@@ -18,7 +18,8 @@ def find_job_config(given: str | None) -> Path:
     if not path.exists():
         if given:
             raise UserError(f"job configuration {path} does not exist",
-                            "check the path given to --config")
+                            "check the path; give it as --config PATH (or, for run, as "
+                            "its first argument)")
         raise UserError(f"no {DEFAULT_JOB} in {Path.cwd()}",
                         "run 'spark-seis init DIR' and cd into DIR, or pass --config PATH")
     return path
@@ -33,7 +34,15 @@ def load_job(given: str | None, overrides: dict[str, Any] | None = None):
     try:
         return JobConfig.load(path, overrides)
     except ConfigError as exc:
-        raise UserError(str(exc), f"edit {path}") from exc
+        where = getattr(exc, "path", None) or _file_in(str(exc)) or path
+        raise UserError(str(exc), f"edit {where}") from exc
+
+
+def _file_in(message: str) -> str | None:
+    """'conf/misfit.yaml:3:7: ...' -> 'conf/misfit.yaml' (YAML errors name their file)."""
+    head = message.split(": ", 1)[0]
+    name = head.split(":", 1)[0]
+    return name if name.endswith((".yaml", ".yml", ".conf")) else None
 
 
 def open_database(job, must_exist: bool = False):

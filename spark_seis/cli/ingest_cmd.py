@@ -1,6 +1,7 @@
 """`spark-seis ingest PATH...`: QuakeML, StationXML, waveforms into the database."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .common import Progress, load_job, open_database
@@ -9,16 +10,17 @@ from .errors import UserError
 
 def run_ingest(args) -> int:
     """0 when every input of a known kind was stored (or already there), 1 when some
-    were skipped (listed) or the disk/database filled up (one line: file and cause)."""
-    import sys
-
-    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
-
+    were skipped (listed) or the disk/database filled up (one line: file and cause),
+    2 when nothing at all could be ingested."""
     job = load_job(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before touching the database
         raise UserError(f"{missing[0]} does not exist", "check the path to ingest")
     db = open_database(job)
+    if not args.no_progress:  # the imports below take seconds on a busy machine
+        print(f"ingest: reading {', '.join(args.paths)}...", file=sys.stderr, flush=True)
+    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
+
     options = IngestOptions(observed_tag=job.observed_tag,
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
                             tag=args.tag, event=args.event,
@@ -41,6 +43,12 @@ def run_ingest(args) -> int:
               f"same ingest again: what was stored is kept and not added twice)",
               file=sys.stderr)
         return 1
+    if summary.total_added == 0 and not sum(summary.existing.values()):
+        raise UserError(f"nothing ingested from {', '.join(args.paths)}: no QuakeML, "
+                        "StationXML or waveform could be used",
+                        "see the skipped files above; waveforms need their event "
+                        "(QuakeML first, or --event)" if summary.skipped else
+                        "the paths hold no files")
     if summary.not_stored:
         print(f"spark-seis: {summary.not_stored} input(s) not stored: see 'skipped' above",
               file=sys.stderr)
