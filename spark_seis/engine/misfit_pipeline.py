@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from spark_seis.core.errorlog import ErrorLog
+from spark_seis.db.safe_names import inside
 from spark_seis.engine import output_docs
 from spark_seis.engine.commit import atomic_output, task_attempt_tag
 from spark_seis.engine.normalization import NormalizationTables
@@ -119,7 +120,7 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     if options.specfem_dir and result.adjoint_sources:
         # per-station files, each renamed into place: written here, on every core
         specfem.write_adjoint_sources(
-            Path(options.specfem_dir) / tables.event_name(task.event_id) / config.eval_tag,
+            inside(options.specfem_dir, tables.event_name(task.event_id), config.eval_tag),
             result.adjoint_sources, result.time_offset_sec)
     if counters is not None:
         counters.processed.add(1)
@@ -168,7 +169,7 @@ def compute_partition(tasks: Iterable[StationTask], tables: NormalizationTables,
         by_event[task.event_id].append((task, result, raw))
     tag = task_attempt_tag()
     for event_id, computed in by_event.items():
-        staged = Path(options.staging_dir) / _safe(tables.event_name(event_id)) / f"{tag}.h5"
+        staged = inside(options.staging_dir, tables.event_name(event_id), f"{tag}.h5")
         staged.parent.mkdir(parents=True, exist_ok=True)
         with h5py.File(staged, "w") as h5:
             writer = EventFileWriter(h5)
@@ -179,10 +180,6 @@ def compute_partition(tasks: Iterable[StationTask], tables: NormalizationTables,
                     st_obs=st_obs or None, st_syn=st_syn or None)
         for task, result, _raw in computed:
             yield (event_id, task.code), (task, result, str(staged))
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "_"
 
 
 def write_event(event_id: str, stations: list[tuple],
@@ -202,7 +199,7 @@ def write_event(event_id: str, stations: list[tuple],
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
-    final = Path(options.output_dir) / f"{name}.h5"
+    final = inside(options.output_dir, f"{name}.h5")  # name is a safe stem; never leave the folder
     codes = [record[0].code for record in stations]
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
@@ -235,7 +232,7 @@ def write_event(event_id: str, stations: list[tuple],
         options.fault.maybe_fail("after_commit")
     if options.specfem_dir:  # the evaluation's .adj files are replaced as a whole
         specfem.remove_adjoint_sources(
-            Path(options.specfem_dir) / name / config.eval_tag,
+            inside(options.specfem_dir, name, config.eval_tag),
             keep_stations={t.code for t, r, _s in stations if r.adjoint_sources},
             stations=codes if options.resume else None)
     _upsert(options, output_docs.merge_documents(documents), event_id, config, options.fault)
