@@ -3,10 +3,12 @@
 pyasdf spends most of a station's write in per-object bookkeeping (re-reading
 the file's StationXML, checking tags, building accessors): ~30 ms per station
 where the bytes take ~1 ms. This module writes the same layout directly with
-h5py: the same group and dataset names, dtypes, dataset options (chunked,
-``maxshape=(None,)``, fletcher32, as pyasdf creates them) and attributes, so
+h5py: the same group and dataset names, dtypes, values and attributes, so
 pyasdf, Pyatoa and ``spark-seis plot`` read the file as one written by pyasdf
-(tests/test_asdf_writer.py checks this against io/asdf_store.py).
+(tests/test_asdf_writer.py checks this against io/asdf_store.py). Only the
+storage layout differs: samples and auxiliary arrays are contiguous (pyasdf
+chunks them with a checksum, which costs ~half the bandwidth; ASDF does not
+require it and nothing resizes them).
 
 The attributes of every auxiliary entry come from ONE function per entry type
 (``config_attributes``, ``window_attributes``, ``adjoint_source_attributes``),
@@ -176,9 +178,14 @@ class EventFileWriter:
         for group in ("Waveforms", "Provenance", "AuxiliaryData"):
             h5.require_group(group)
 
-    def _dataset(self, group, name: str, data: np.ndarray):
-        return group.create_dataset(name, data=data, maxshape=(None,) * data.ndim,
-                                    fletcher32=True)
+    def _dataset(self, group, name: str, data: np.ndarray, extendable: bool = False):
+        """Contiguous datasets for samples and auxiliary arrays (never resized: the
+        layout raw h5py writes at full speed); QuakeML and StationXML extendable
+        and checksummed as pyasdf makes them, since pyasdf resizes those in place."""
+        if extendable:
+            return group.create_dataset(name, data=data, maxshape=(None,) * data.ndim,
+                                        fletcher32=True)
+        return group.create_dataset(name, data=data)
 
     # --- event and station metadata
     def write_event(self, event: Event) -> None:
@@ -197,7 +204,7 @@ class EventFileWriter:
             catalog.write(buf, format="quakeml")
             data = np.frombuffer(buf.getvalue(), dtype=np.dtype("byte"))
         if existing is None:
-            self._dataset(self.h5, "QuakeML", data)
+            self._dataset(self.h5, "QuakeML", data, extendable=True)
         else:
             existing.resize(data.shape)
             existing[:] = data
@@ -209,7 +216,7 @@ class EventFileWriter:
             group["StationXML"].resize(data.shape)
             group["StationXML"][:] = data
         else:
-            self._dataset(group, "StationXML", data)
+            self._dataset(group, "StationXML", data, extendable=True)
 
     # --- waveforms
     def write_waveforms(self, st: Stream, tag: str) -> int:
