@@ -3,10 +3,12 @@
 Driver: read the wf documents once, plan one task per (event, station), read
 the normalization documents once and broadcast them with the Config.
 Compute stage (every core): each station reads its samples (grouped by file),
-runs ``process_station`` and writes its SPECFEM files. Write stage: results are
-shuffled by event so that ONE task per event writes its ASDF file (staging name,
-atomic rename) and upserts documents whose ids are deterministic. Only small
-per-station summaries return to the driver.
+runs ``process_station``, writes its SPECFEM files, and each task stages its
+stations' ASDF objects in a small HDF5 file per event. Write stage: results are
+shuffled by event so that ONE task per event writes its ASDF file (copy of the
+committed file minus this evaluation, staged objects copied in, atomic rename),
+and upserts documents whose ids are deterministic. Only small per-station
+summaries return to the driver.
 """
 from __future__ import annotations
 
@@ -212,7 +214,8 @@ def write_event(event_id: str, stations: list[tuple],
                 if event is not None:
                     writer.write_event(event)
                 writer.write_config(config)
-                for staged in sorted({record[2] for record in stations}):
+                # in station order (not by attempt-tagged name): a rerun writes the same bytes
+                for staged in dict.fromkeys(record[2] for record in stations):
                     with h5py.File(staged, "r") as source:
                         copy_staged(source, h5)
                 for task, result, _staged in stations:
