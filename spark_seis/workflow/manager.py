@@ -260,12 +260,19 @@ class Manager:
         if len(code.split(".")) != 2:
             raise ManagerError(f"code must be 'NET.STA', not {code!r}")
         cfg = self.config
-        if config and path is not None:
+        if config:
+            if path is None:
+                raise ManagerError("load(config=True) needs path= (the Config's aux "
+                                   "path, e.g. 'i01/s00' or 'default'), as in Pyatoa")
+            notes: list[str] = []
             try:
-                cfg = asdf_store.read_config(ds, path)
-            except (KeyError, AttributeError):
-                self.elog.log(ALGORITHM, f"no Config at {path}; keeping the "
-                              "current one", "Complaint")
+                cfg = asdf_store.read_config(ds, path, notes=notes)
+            except asdf_store.ConfigNotFoundError as exc:
+                self.elog.log(ALGORITHM, str(exc), "Invalid")
+                raise ManagerError(f"{exc}; pass config=False to keep the "
+                                   "Manager's Config") from None
+            for note in notes:
+                self.elog.log(ALGORITHM, note, "Complaint")
         event = ds.events[0] if len(ds.events) else None
         inv, obs, syn = asdf_store.read_station(
             ds, code, observed_tag or cfg.observed_tag,
@@ -273,8 +280,10 @@ class Manager:
         if obs is None and syn is None:
             self.elog.log(ALGORITHM, f"no waveforms for {code} in dataset",
                           "Complaint")
+        elog = self.elog
         self.__init__(config=cfg, ds=ds, event=event, st_obs=obs, st_syn=syn,
                       inv=inv)
+        self.elog = elog
         return self
 
     def write_adjsrcs(self, path: str | Path = ".",
