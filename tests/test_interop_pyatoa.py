@@ -87,3 +87,187 @@ def test_semd_float32_time_column_job_equals_pyatoa_reader(spark, tmp_path, caps
         np.testing.assert_allclose(adjs[comp]["adjoint_source"],
                                    expected.adjoint_sources[comp]["adjoint_source"],
                                    rtol=1e-9, atol=1e-12 * np.abs(adjs[comp]["adjoint_source"]).max())
+
+
+# --------------------------------------------------------------------------------------
+# Files written by spark_seis, read and re-measured by Pyatoa 0.4.2
+# --------------------------------------------------------------------------------------
+# several evaluations, custom pyflex / pyadjoint parameters, multitaper
+OUR_EVALUATIONS = [
+    dict(iteration=1, step_count=0, min_period=10.0, max_period=30.0,
+         pyflex_parameters={"cc_acceptance_level": 0.95}),
+    dict(iteration=1, step_count=1, min_period=10.0, max_period=30.0,
+         pyflex_parameters={"cc_acceptance_level": 0.95}, adj_src_type="multitaper",
+         pyadjoint_parameters={"mt_nw": 3.5, "num_taper": 4}),
+    dict(iteration=2, step_count=0, min_period=10.0, max_period=100.0,
+         pyadjoint_parameters={"taper_percentage": 0.25}),
+]
+
+
+def _windows_of(windows) -> dict[str, list[list[int]]]:
+    out = {}
+    for comp, ws in windows.items():
+        out[comp] = [[int(w["left_index"]), int(w["right_index"])] if isinstance(w, dict)
+                     else [int(w.left), int(w.right)] for w in ws]
+    return out
+
+
+def _pyatoa_ok(result: dict, allow_warnings: bool = False) -> dict:
+    assert result["ok"], result.get("error")
+    if not allow_warnings:
+        assert result["warnings"] == [], result["warnings"]
+    return next(v for k, v in result.items() if k.startswith("do_"))
+
+
+@pytest.fixture(scope="module")
+def ours_written(tmp_path_factory):
+    """An event file with three evaluations written by spark_seis's Manager."""
+    import pyasdf
+
+    from _nz_data import nz_bfz
+    from spark_seis import Config, Manager
+
+    folder = tmp_path_factory.mktemp("ours")
+    path = folder / f"{EVENT}.h5"
+    results = {}
+    with pyasdf.ASDFDataSet(str(path), mode="a") as ds:
+        for kwargs in OUR_EVALUATIONS:
+            inv, event, st_obs, st_syn = nz_bfz()
+            cfg = Config(event_id=EVENT, **kwargs)
+            mgmt = Manager(ds=ds, config=cfg, inv=inv, event=event, st_obs=st_obs, st_syn=st_syn)
+            mgmt.write()
+            mgmt.flow(raise_errors=True)
+            results[cfg.aux_path] = (cfg, mgmt)
+    return path, results
+
+
+def test_pyatoa_reads_and_remeasures_files_written_by_spark_seis(ours_written):
+    path, results = ours_written
+    tasks = [{"do": "load", "file": str(path), "code": "NZ.BFZ", "path": aux, "remeasure": True}
+             for aux in results]
+    tasks.append({"do": "inspect", "dir": str(path.parent)})
+    out = run_pyatoa("pyatoa_side.py", {"tasks": tasks})["results"]
+    for (aux, (cfg, mgmt)), res in zip(results.items(), out):
+        got = _pyatoa_ok(res)
+        # every parameter read back, none replaced by Pyatoa's defaults
+        assert got["config"]["event_id"] == EVENT
+        assert got["config"]["synthetic_tag"] == cfg.synthetic_tag
+        assert got["config"]["adj_src_type"] == cfg.adj_src_type
+        assert got["config"]["pyflex"]["cc_acceptance_level"] == cfg.pyflex_config().cc_acceptance_level
+        for key, value in cfg.pyadjoint_parameters.items():
+            assert got["config"]["pyadjoint"][key] == value
+        assert got["config"]["max_period"] == cfg.max_period
+        ours_windows = _windows_of(mgmt.windows)
+        assert mgmt.nwin > 0
+        assert got["stored"]["windows"] == ours_windows
+        assert got["remeasured"]["windows"] == ours_windows
+        for comp, adj in mgmt.adjsrcs.items():
+            assert got["stored"]["misfits"][comp] == adj["misfit"]
+            assert got["remeasured"]["misfits"][comp] == pytest.approx(adj["misfit"], rel=1e-9)
+            assert got["stored"]["adjsrc_types"][comp] == cfg.adj_src_type
+    insp = _pyatoa_ok(out[-1])
+    by_eval = {(r["iteration"], r["step"]): r for r in insp["event"]}
+    for aux, (cfg, mgmt) in results.items():
+        row = by_eval[(cfg.iter_tag, cfg.step_tag)]
+        assert row["nwin"] == mgmt.nwin
+        assert row["misfit"] == pytest.approx(mgmt.misfit / (2 * mgmt.nwin), rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# Files written by Pyatoa 0.4.2, read and re-measured by spark_seis
+# --------------------------------------------------------------------------------------
+CASES = [("inversion.h5", "i01/s00", 0), ("inversion.h5", "i01/s01", 1),
+         ("default.h5", "default", 2), ("seisflows.h5", "i01/s00", 3)]
+
+
+@pytest.fixture(scope="module")
+def pyatoa_written(tmp_path_factory):
+    """Pyatoa writes: i01/s00 (10-30 s, custom pyflex, _synthetic_tag), i01/s01 with
+    fixed windows, a 'default' path, and a SeisFlows-style file whose observed data
+    are already corrected (Pyatoa's default: no response removal)."""
+    folder = tmp_path_factory.mktemp("pyatoa")
+    inv = obspy.read_inventory(str(NZ_DATA / "test_dataless_NZ_BFZ.xml"))
+    raw_obs = obspy.read(str(NZ_DATA / "test_obs_data_NZ_BFZ_2018p130600.ascii"))
+    corrected = raw_obs.copy().remove_response(inventory=inv, output="DISP", water_level=60)
+    for tr in corrected:
+        tr.data = tr.data.astype(np.float64)
+    corrected.write(str(folder / "corrected.mseed"), format="MSEED", encoding="FLOAT64")
+    files = {"obs": str(NZ_DATA / "test_obs_data_NZ_BFZ_2018p130600.ascii"),
+             "syn": str(NZ_DATA / "test_syn_data_NZ_BFZ_2018p130600.ascii"),
+             "inv": str(NZ_DATA / "test_dataless_NZ_BFZ.xml"),
+             "event": str(NZ_DATA / "test_catalog_2018p130600.xml")}
+    inversion = str(folder / "inversion.h5")
+    band = {"event_id": EVENT, "min_period": 10, "max_period": 30,
+            "pyflex_parameters": {"cc_acceptance_level": 0.95}}
+    tasks = [
+        {"do": "write", "file": inversion, "remove_response": True, **files,
+         "config": {**band, "iteration": 1, "step_count": 0, "synthetic_tag": "synthetic_run1"}},
+        {"do": "write", "file": inversion, "remove_response": True, **files,
+         "fix_windows": [1, 0],
+         "config": {**band, "iteration": 1, "step_count": 1, "synthetic_tag": "synthetic_run1"}},
+        {"do": "write", "file": str(folder / "default.h5"), "remove_response": True, **files,
+         "config": {"event_id": EVENT, "adj_src_type": "multitaper",
+                    "pyadjoint_parameters": {"mt_nw": 3.5}}},
+        {"do": "write", "file": str(folder / "seisflows.h5"), "remove_response": False,
+         **{**files, "obs": str(folder / "corrected.mseed")},
+         "config": {"event_id": EVENT, "iteration": 1, "step_count": 0}},
+    ]
+    out = run_pyatoa("pyatoa_side.py", {"tasks": tasks})["results"]
+    # Pyatoa's own writer warns that observed data are already in the file
+    written = [_pyatoa_ok(r, allow_warnings=True) for r in out]
+    # Pyatoa re-measures what it loads from its files (fresh and fixed windows)
+    loads = [{"do": "load", "file": str(folder / name), "code": "NZ.BFZ", "path": aux,
+              "remeasure": True, "fix": fix}
+             for name, aux, _i in CASES for fix in ((False, True) if aux != "default" else (False,))]
+    again = run_pyatoa("pyatoa_side.py", {"tasks": loads})["results"]
+    remeasured = {}
+    for task, res in zip(loads, again):
+        assert res["ok"], (task, res.get("error"))
+        remeasured[(Path(task["file"]).name, task["path"], task["fix"])] = res["do_load"]["remeasured"]
+    return folder, written, remeasured
+
+
+@pytest.mark.parametrize("name,aux,index", CASES)
+def test_spark_seis_reads_and_remeasures_files_written_by_pyatoa(pyatoa_written, name, aux, index):
+    import pyasdf
+
+    from spark_seis import Manager
+
+    folder, written, remeasured = pyatoa_written
+    expected = written[index]
+    assert expected["total"] is not None and expected["windows"]
+    with pyasdf.ASDFDataSet(str(folder / name), mode="r") as ds:
+        mgmt = Manager(ds=ds).load("NZ.BFZ", path=aux)
+        cfg = mgmt.config
+        # Pyatoa's stored parameters, and its default for what it does not store
+        assert cfg.remove_response is False
+        assert any("remove_response=False" in e["message"] for e in mgmt.elog.to_list())
+        if name == "inversion.h5":
+            assert cfg.synthetic_tag == "synthetic_run1" and cfg.max_period == 30
+            assert cfg.pyflex_config().cc_acceptance_level == 0.95
+        if name == "default.h5":
+            assert cfg.adj_src_type == "multitaper"
+            assert cfg.pyadjoint_config().mt_nw == 3.5
+        # stored windows and adjoint sources read back as Pyatoa wrote them
+        stored = asdf_store.read_windows(ds, "NZ", "BFZ", aux)
+        assert _windows_of(stored) == expected["windows"]
+        adjs = asdf_store.read_adjoint_sources(ds, "NZ", "BFZ", aux)
+        assert {c: a["misfit"] for c, a in adjs.items()} == expected["misfits"]
+        assert {a["adjsrc_type"] for a in adjs.values()} == {cfg.adj_src_type}
+        # re-measured from the stored (processed) waveforms with the stored Config,
+        # fresh windows and the stored (fixed) windows: the numbers Pyatoa gets
+        for fixed in ((False, True) if aux != "default" else (False,)):
+            want = remeasured[(name, aux, fixed)]
+            again = Manager(ds=ds, config=cfg, event=mgmt.event, inv=mgmt.inv,
+                            st_obs=mgmt.st_obs, st_syn=mgmt.st_syn)
+            again.standardize().preprocess()
+            if fixed:
+                it, step = (int(p[1:]) for p in aux.split("/"))
+                again.window(fix_windows=True, iteration=it, step_count=step, save=False)
+            else:
+                again.window(save=False)
+            again.measure(save=False)
+            assert _windows_of(again.windows) == want["windows"]
+            assert set(again.adjsrcs) == set(want["misfits"])
+            for comp, misfit in want["misfits"].items():
+                assert again.adjsrcs[comp]["misfit"] == pytest.approx(misfit, rel=1e-9)
