@@ -78,6 +78,13 @@ def test_semd_float32_time_column_job_equals_pyatoa_reader(spark, tmp_path, caps
     finally:
         del ds
     assert delta == 0.0125  # not 0.0124999995 / 0.0125000002 from the mean spacing
+    # Pyatoa loads the job's file with no warning: its Config names the event
+    loaded = _pyatoa_ok(run_pyatoa("pyatoa_side.py", {"tasks": [
+        {"do": "load", "file": str(job.asdf_path(EVENT)), "code": "NZ.BFZ",
+         "path": job.misfit.aux_path}]})["results"][0])
+    assert loaded["config"]["event_id"] == EVENT
+    assert loaded["stored"]["windows"] == _windows_of(windows)
+    assert loaded["stored"]["misfits"] == {c: a["misfit"] for c, a in adjs.items()}
     got = {c: [(w["left_index"], w["right_index"]) for w in ws] for c, ws in windows.items()}
     want = {c: [(w["left_index"], w["right_index"]) for w in ws]
             for c, ws in expected.windows.items()}

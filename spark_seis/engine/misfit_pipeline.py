@@ -152,6 +152,8 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
+    if config.event_id is None:  # one Config per event file: name its event (not 'None')
+        config = config.copy(event_id=name)
     final = Path(options.output_dir) / f"{name}.h5"
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
