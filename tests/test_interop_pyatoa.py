@@ -278,3 +278,86 @@ def test_spark_seis_reads_and_remeasures_files_written_by_pyatoa(pyatoa_written,
             assert set(again.adjsrcs) == set(want["misfits"])
             for comp, misfit in want["misfits"].items():
                 assert again.adjsrcs[comp]["misfit"] == pytest.approx(misfit, rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# An inversion through `spark-seis run`: i01/s00 -> i01/s01 (fixed windows) -> i02/s00
+# --------------------------------------------------------------------------------------
+def _scaled_semd(src: Path, dst: Path, factor: float, shift: int) -> Path:
+    """SPECFEM-format copies with new amplitudes (the next model's synthetics)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob("*.semd")):
+        lines = f.read_text().splitlines()
+        amps = np.roll(np.array([float(line.split()[1]) for line in lines]), shift) * factor
+        dst.joinpath(f.name).write_text("".join(
+            f"{line.split()[0]:>17} {np.float32(a):17.8E}\n" for line, a in zip(lines, amps)))
+    return dst
+
+
+def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, capsys):
+    import shutil
+
+    from spark_seis.db.client import get_database
+    from spark_seis.engine.output_docs import MISFITS, WINDOWS
+
+    models = {"synthetic_i01s00": SEMD32,
+              "synthetic_i01s01": _scaled_semd(SEMD32, tmp_path / "s01", 1.15, 24),
+              "synthetic_i02s00": _scaled_semd(SEMD32, tmp_path / "i02", 0.9, -16)}
+    job_path = _project(tmp_path, SEMD32)
+    for tag in ("synthetic_i01s01", "synthetic_i02s00"):
+        assert cli.main(["ingest", "-c", str(job_path), "--no-progress", "--event", EVENT,
+                         "--tag", tag, str(models[tag])]) == 0
+    event = obspy.read_events(str(NZ_DATA / "test_catalog_2018p130600.xml"))[0]
+    job = JobConfig.load(job_path)
+    snapshots = {}
+    for it, step in ((1, 0), (1, 1), (2, 0)):
+        text = job_path.read_text()
+        for key, value in (("iteration", it), ("step_count", step)):
+            text = "\n".join(f"{key}: {value}" if line.startswith(f"{key}:") else line
+                             for line in text.splitlines()) + "\n"
+        job_path.write_text(text)
+        summary = run_job(job_path, spark=spark, progress=False, fix_windows="ITER",
+                          resume=True)
+        assert summary.ok == 1
+        # Pyatoa's fixed-window step reads i01/s00 windows from this state of the file
+        snapshots[(it, step)] = shutil.copy(job.asdf_path(EVENT), tmp_path / f"i{it}s{step}.h5")
+    capsys.readouterr()
+
+    db = get_database(job.database_config())
+    ours = {}
+    for doc in db.db[WINDOWS].find({}):
+        ours.setdefault(doc["eval_tag"], {}).setdefault(doc["component"], []).append(
+            (doc["window_index"], [doc["left_index"], doc["right_index"]]))
+    windows = {e: {c: [w for _i, w in sorted(ws)] for c, ws in comps.items()}
+               for e, comps in ours.items()}
+    misfits = {}
+    for doc in db.db[MISFITS].find({}):
+        if doc.get("misfit") is not None:
+            misfits.setdefault(doc["eval_tag"], {})[doc["component"]] = doc["misfit"]
+    assert set(windows) == {"i01s00", "i01s01", "i02s00"}
+    assert windows["i01s01"] == windows["i01s00"]  # fixed, not re-picked
+    logs = [e["message"] for d in db.db["elog"].find({"eval_tag": "i01s01"})
+            for e in d["logdata"]]
+    assert any("windows fixed from i01s00" in m for m in logs), logs
+
+    tasks, origin = [], str(event.preferred_origin().time)
+    for tag, folder in models.items():
+        run_pyatoa("read_sem.py", {"files": sorted(str(p) for p in folder.glob("*.semd")),
+                                   "out": str(tmp_path / f"{tag}.npz"), "origintime": origin})
+    for (it, step), snapshot in snapshots.items():
+        tasks.append({"do": "write", "write": False, "file": str(snapshot),
+                      "remove_response": True, "obs": str(NZ_DATA / "mseed" / "*"),
+                      "syn": str(tmp_path / f"synthetic_i{it:02d}s{step:02d}.npz"),
+                      "inv": str(NZ_DATA / "test_dataless_NZ_BFZ.xml"),
+                      "event": str(NZ_DATA / "test_catalog_2018p130600.xml"),
+                      "fix_windows": [1, 0] if (it, step) == (1, 1) else None,
+                      "config": {"event_id": EVENT, "iteration": it, "step_count": step}})
+    out = run_pyatoa("pyatoa_side.py", {"tasks": tasks})["results"]
+    for (it, step), res in zip(snapshots, out):
+        assert res["ok"], res.get("error")
+        want = res["do_write"]
+        tag = f"i{it:02d}s{step:02d}"
+        assert windows[tag] == want["windows"], tag
+        assert set(misfits[tag]) == set(want["misfits"])
+        for comp, value in want["misfits"].items():
+            assert misfits[tag][comp] == pytest.approx(value, rel=1e-9), (tag, comp)

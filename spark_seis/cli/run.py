@@ -23,6 +23,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Spark setting (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--fix-windows", default=None, metavar="MODE",
+                        help="re-use stored windows: true (previous evaluation), ITER "
+                             "(within an iteration), ONCE (first evaluation), false; "
+                             "overrides the config's fix_windows")
 
 
 def _spark_conf(pairs: Sequence[str]) -> dict[str, str]:
@@ -38,14 +42,23 @@ def _spark_conf(pairs: Sequence[str]) -> dict[str, str]:
 
 def run_job(config: str | Path, *, master: str | None = None, resume: bool = False,
             events: Sequence[str] = (), spark_conf: dict[str, str] | None = None,
-            progress: bool = True, spark=None):
+            progress: bool = True, spark=None, fix_windows: bool | str | None = None):
     """Load the job config, start (or reuse) Spark and run the misfit job."""
     from spark_seis.engine.misfit_job import EmptyQueryError, run_misfit_job
     from spark_seis.engine.session import get_spark_session
 
     from .common import load_job, open_database
 
-    job = load_job(str(config), {"events": list(events)} if events else None)
+    overrides: dict = {"events": list(events)} if events else {}
+    if fix_windows is not None:
+        from spark_seis.engine.fixed_windows import parse_mode
+        from spark_seis.processing.config import ConfigError
+
+        try:
+            overrides["fix_windows"] = parse_mode(fix_windows, "--fix-windows")
+        except ConfigError as exc:
+            raise UserError(str(exc), "e.g. --fix-windows true") from None
+    job = load_job(str(config), overrides or None)
     db = open_database(job, must_exist=True)
     if spark is None:
         if shutil.which("java") is None:
@@ -69,7 +82,8 @@ def run_command(args: argparse.Namespace) -> int:
     summary = run_job(args.config, master=args.master, resume=args.resume,
                       events=getattr(args, "event", None) or [],
                       spark_conf=_spark_conf(getattr(args, "conf", None) or []),
-                      progress=not getattr(args, "quiet", False))
+                      progress=not getattr(args, "quiet", False),
+                      fix_windows=getattr(args, "fix_windows", None))
     for line in summary.lines():
         print(line)
     return 0 if summary.stations == 0 or summary.ok > 0 else 1

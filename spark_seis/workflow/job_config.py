@@ -31,6 +31,7 @@ class JobConfig:
     events: list[str] = field(default_factory=list)
     spark: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
+    fix_windows: bool | str = False  # false | true | 'ITER' | 'ONCE' (engine.fixed_windows)
 
     def __repr__(self) -> str:
         from spark_seis.db.client import mask_uri
@@ -75,7 +76,7 @@ class JobConfig:
                   source: Path | None = None) -> "JobConfig":
         known = {"work_dir", "database", "misfit_config", "misfit", "iteration", "step_count",
                  "output_dir", "specfem_adjoint_sources", "observed_tag", "synthetic_tag",
-                 "events", "spark"}
+                 "events", "spark", "fix_windows"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ConfigError(f"job config key {unknown[0]!r}: unknown (known: {sorted(known)})")
@@ -102,13 +103,19 @@ class JobConfig:
                 raise ConfigError(f"job config key {key!r}: must be a string")
         if not isinstance(raw.get("specfem_adjoint_sources", True), bool):
             raise ConfigError("job config key 'specfem_adjoint_sources': must be true or false")
+        fix = raw.get("fix_windows", False)
+        if isinstance(fix, str) and fix.upper() in ("ITER", "ONCE"):
+            fix = fix.upper()
+        elif not isinstance(fix, bool):
+            raise ConfigError(f"job config key 'fix_windows': must be false, true, ITER or "
+                              f"ONCE (got {fix!r})")
         output = raw.get("output_dir", "output")
         output_dir = _path(output, work, "output_dir")
         return cls(work_dir=work, database=database, misfit=misfit, output_dir=output_dir,
                    specfem_adjoint_sources=bool(raw.get("specfem_adjoint_sources", True)),
                    observed_tag=raw.get("observed_tag") or "observed",
                    synthetic_tag=raw.get("synthetic_tag"), events=[str(e) for e in events],
-                   spark=spark, source=source)
+                   spark=spark, source=source, fix_windows=fix)
 
 
 def _path(value: Any, base: Path, key: str) -> Path:

@@ -67,13 +67,26 @@ def config_summary(cfg):
             "adj_src_type": cfg.adj_src_type, "component_list": list(cfg.component_list)}
 
 
+def read_npz(path):
+    """Traces saved by read_sem.py (samples + headers, no pickle)."""
+    st = obspy.Stream()
+    with np.load(path, allow_pickle=False) as npz:
+        for i, m in enumerate(json.loads(str(npz["meta"]))):
+            net, sta, loc, cha = m["id"].split(".")
+            st += obspy.Trace(npz[f"data{i}"], header={
+                "network": net, "station": sta, "location": loc, "channel": cha,
+                "delta": m["delta"], "starttime": obspy.UTCDateTime(m["starttime"])})
+    return st
+
+
 def do_write(task):
+    """Manager.flow() on files; write_to_dataset() unless "write": false."""
     cfg = Config(**task["config"])
     st_obs = obspy.read(task["obs"])
-    st_syn = obspy.read(task["syn"])
+    st_syn = read_npz(task["syn"]) if task["syn"].endswith(".npz") else obspy.read(task["syn"])
     inv = obspy.read_inventory(task["inv"])
     event = obspy.read_events(task["event"])[0]
-    with pyasdf.ASDFDataSet(task["file"], mode="a") as ds:
+    with pyasdf.ASDFDataSet(task["file"], mode="a" if task.get("write", True) else "r") as ds:
         mgmt = Manager(ds=ds, config=cfg, event=event, inv=inv, st_obs=st_obs, st_syn=st_syn)
         kwargs = {"remove_response": task["remove_response"]}
         if task["remove_response"]:
@@ -83,7 +96,8 @@ def do_write(task):
             mgmt.flow(fix_windows=True, iteration=it, step_count=step, **kwargs)
         else:
             mgmt.flow(**kwargs)
-        mgmt.write_to_dataset()
+        if task.get("write", True):
+            mgmt.write_to_dataset()
         return {**summary(mgmt), "time_offset": mgmt.stats.time_offset_sec}
 
 
