@@ -352,7 +352,29 @@ def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, ca
                       "event": str(NZ_DATA / "test_catalog_2018p130600.xml"),
                       "fix_windows": [1, 0] if (it, step) == (1, 1) else None,
                       "config": {"event_id": EVENT, "iteration": it, "step_count": step}})
+    final = tmp_path / "final"
+    final.mkdir()
+    shutil.copy(job.asdf_path(EVENT), final / f"{EVENT}.h5")
+    tasks.append({"do": "inspect", "dir": str(final)})
     out = run_pyatoa("pyatoa_side.py", {"tasks": tasks})["results"]
+    # every evaluation stays in the event file (resumed runs), and Pyatoa's Inspector
+    # reports the station and step misfits our Inspector reports (same definitions)
+    from spark_seis.workflow.inspector import Inspector
+
+    insp = _pyatoa_ok(out.pop())
+    ours_insp = Inspector(db)
+    stations = ours_insp.station_table()
+    assert len(insp["station"]) == 3 and len(insp["step"]) == 3
+    for row in insp["station"]:
+        mine = stations[(stations["iteration"] == int(row["iteration"][1:]))
+                        & (stations["step_count"] == int(row["step"][1:]))].iloc[0]
+        assert mine["nwin"] == row["nwin"]
+        assert mine["unscaled_misfit"] == pytest.approx(row["unscaled_misfit"], rel=1e-9)
+        assert mine["misfit"] == pytest.approx(row["misfit"], rel=1e-9)
+    steps = ours_insp.evaluation_table()
+    for row in insp["step"]:
+        mine = steps[steps["eval_tag"] == row["iteration"] + row["step"]].iloc[0]
+        assert mine["misfit"] == pytest.approx(row["misfit"], rel=1e-9)
     for (it, step), res in zip(snapshots, out):
         assert res["ok"], res.get("error")
         want = res["do_write"]
