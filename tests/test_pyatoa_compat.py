@@ -77,3 +77,29 @@ def test_adjoint_source_attributes_read_both_spellings(ds):
     for path in ("i01/s00", "i01/s01"):
         assert asdf_store.read_adjoint_sources(ds, "NZ", "BFZ", path)["Z"]["adjsrc_type"] \
             == "cc_traveltime"
+
+
+def test_a_pyatoa_042_script_runs_unchanged(ds):
+    """The calls of a Pyatoa 0.4.2 script (not the seed document's API)."""
+    inv, event, st_obs, st_syn = nz_bfz()
+    cfg = Config(event_id="2018p130600", iteration=1, step_count=0)
+    mgmt = Manager(ds=ds, config=cfg, event=event, inv=inv, st_obs=st_obs, st_syn=st_syn)
+    mgmt.write_to_dataset(choice=["event", "inv", "st_obs", "st_syn", "config"])
+    mgmt.flow(remove_response=True, output="DISP")
+    mgmt.write_to_dataset(choice=["windows", "adjsrcs"])  # raw waveforms stay for re-runs
+    assert mgmt.stats.nwin == 3 and mgmt.stats.misfit == pytest.approx(2.1653, abs=1e-4)
+
+    loaded = Manager(ds=ds)
+    loaded.load("NZ.BFZ", path="i01/s00", windows=True, adjsrcs=True)
+    assert {c: [(w.left, w.right) for w in ws] for c, ws in loaded.windows.items()} == \
+        {c: [(w.left, w.right) for w in ws] for c, ws in mgmt.windows.items()}
+    assert loaded.stats.misfit == pytest.approx(mgmt.stats.misfit, rel=1e-12)
+
+    again = Manager(ds=ds, config=Config(ds=ds, path="i01/s00"))
+    again.load("NZ.BFZ", path="i01/s00")
+    again.standardize().preprocess(remove_response=True, output="DISP")
+    again.retrieve_windows_from_dataset(iteration=1, step_count=0)
+    again.measure(save=False)
+    assert again.stats.misfit == pytest.approx(mgmt.stats.misfit, rel=1e-9)
+    with pytest.raises(TypeError, match="normalize_to"):
+        Manager(ds=ds, config=cfg).preprocess(normalize_to="obs")
