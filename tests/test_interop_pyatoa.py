@@ -23,7 +23,7 @@ from spark_seis.processing.station import process_station
 from spark_seis.workflow.job_config import JobConfig
 
 EVENT = "2018p130600"
-SEMD32 = NZ_DATA / "specfem_float32"  # time column in single precision, as SPECFEM writes it
+SEMD32 = NZ_DATA.parent / "specfem_float32_BFZ"  # time column in single precision, as SPECFEM writes it
 
 
 def _read_npz_stream(path: Path) -> Stream:
@@ -383,3 +383,37 @@ def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, ca
         assert set(misfits[tag]) == set(want["misfits"])
         for comp, value in want["misfits"].items():
             assert misfits[tag][comp] == pytest.approx(value, rel=1e-9), (tag, comp)
+
+
+def test_ingest_of_a_pyatoa_file_keeps_its_misfit_history(pyatoa_written, tmp_path, capsys):
+    from spark_seis.db.client import get_database
+    from spark_seis.workflow.inspector import Inspector
+
+    folder, written, _remeasured = pyatoa_written
+    project = tmp_path / "proj"
+    init_project(project)
+    job_path = project / "conf" / "job.yaml"
+    counts = []
+    for _ in range(2):  # idempotent
+        assert cli.main(["ingest", "-c", str(job_path), "--no-progress",
+                         str(folder / "inversion.h5")]) == 0
+        db = get_database(JobConfig.load(job_path).database_config())
+        counts.append({c: db.db[c].count_documents({})
+                       for c in ("misfit_windows", "misfit", "misfit_station", "wf_TimeSeries")})
+    assert "2 evaluation(s)" in capsys.readouterr().out
+    assert counts[0] == counts[1] and counts[0]["misfit_station"] == 2
+    insp = Inspector(db)
+    windows = insp.window_table()
+    for (name, aux, index) in CASES[:2]:
+        tag = aux.replace("/", "")
+        want = written[index]
+        got = windows[windows["eval_tag"] == tag]
+        per_comp = {}
+        for _, row in got.iterrows():
+            per_comp.setdefault(row["component"], []).append(
+                [int(row["left_index"]), int(row["right_index"])])
+        assert per_comp == want["windows"]
+        comps = insp.component_table()
+        comps = comps[(comps["iteration"] == 1) & (comps["step_count"] == int(aux[-1]))]
+        assert {r["component"]: r["misfit"] for _, r in comps.iterrows()
+                if r["misfit"] is not None and r["misfit"] == r["misfit"]} == want["misfits"]

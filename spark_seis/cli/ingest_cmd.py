@@ -29,4 +29,14 @@ def run_ingest(args) -> int:
           f"synthetic={options.tag or options.synthetic_tag!r}")
     for line in summary.lines():
         print(line)
+    if summary.files.get("asdf"):  # an inversion's history: windows, misfits per evaluation
+        from spark_seis.engine.pyatoa_results import import_results_below
+
+        counts = import_results_below(db, args.paths)
+        if counts.get("evaluations") or counts.get("skipped"):
+            print(f"misfit results from ASDF Configs: {counts.get('evaluations', 0)} "
+                  f"evaluation(s), {counts.get('misfit_windows', 0)} windows, "
+                  f"{counts.get('misfit', 0)} component misfits"
+                  + (f"; {counts['skipped']} skipped (event not in the database)"
+                     if counts.get("skipped") else ""))
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).parent
-SOURCE = HERE.parent / "synthetics_BFZ"
+SOURCE = HERE.parent / "nz_2018p130600" / "synthetics_BFZ"
 DT, T0, NSTEP = 0.0125, -20.0, 16000  # -20 s .. 179.9875 s
 
 
