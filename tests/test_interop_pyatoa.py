@@ -50,13 +50,9 @@ def _project(tmp_path: Path, synthetics: Path, tag: str = "synthetic_i01s00") ->
     return job
 
 
-def test_semd_float32_time_column_job_equals_pyatoa_reader(spark, tmp_path, capsys):
+def test_semd_float32_time_column_job_equals_pyatoa_reader(inversion, tmp_path):
     """The job on .semd-ingested synthetics = process_station on pysep's read_sem traces."""
-    job_path = _project(tmp_path, SEMD32)
-    summary = run_job(job_path, spark=spark, progress=False)
-    assert summary.ok == 1
-    capsys.readouterr()
-
+    job_path, snapshots, _models = inversion
     event = obspy.read_events(str(NZ_DATA / "test_catalog_2018p130600.xml"))[0]
     files = sorted(str(p) for p in SEMD32.glob("*.semd"))
     ref = run_pyatoa("read_sem.py", {"files": files, "out": str(tmp_path / "syn.npz"),
@@ -66,11 +62,12 @@ def test_semd_float32_time_column_job_equals_pyatoa_reader(spark, tmp_path, caps
     st_obs = obspy.read(str(NZ_DATA / "mseed" / "*"))
     inv = obspy.read_inventory(str(NZ_DATA / "test_dataless_NZ_BFZ.xml"))
     job = JobConfig.load(job_path)
+    job.misfit = job.misfit.copy(iteration=1, step_count=0)  # the first run's evaluation
     expected = process_station(st_obs, st_syn, inv, event, job.misfit)
     assert expected.ok and expected.nwin >= 2
 
     import pyasdf
-    ds = pyasdf.ASDFDataSet(str(job.asdf_path(EVENT)), mode="r")
+    ds = pyasdf.ASDFDataSet(str(snapshots[(1, 0)]), mode="r")
     try:
         windows = asdf_store.read_windows(ds, "NZ", "BFZ", job.misfit.aux_path)
         adjs = asdf_store.read_adjoint_sources(ds, "NZ", "BFZ", job.misfit.aux_path)
@@ -80,7 +77,7 @@ def test_semd_float32_time_column_job_equals_pyatoa_reader(spark, tmp_path, caps
     assert delta == 0.0125  # not 0.0124999995 / 0.0125000002 from the mean spacing
     # Pyatoa loads the job's file with no warning: its Config names the event
     loaded = _pyatoa_ok(run_pyatoa("pyatoa_side.py", {"tasks": [
-        {"do": "load", "file": str(job.asdf_path(EVENT)), "code": "NZ.BFZ",
+        {"do": "load", "file": str(snapshots[(1, 0)]), "code": "NZ.BFZ",
          "path": job.misfit.aux_path}]})["results"][0])
     assert loaded["config"]["event_id"] == EVENT
     assert loaded["stored"]["windows"] == _windows_of(windows)
@@ -294,12 +291,13 @@ def _scaled_semd(src: Path, dst: Path, factor: float, shift: int) -> Path:
     return dst
 
 
-def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def inversion(spark, tmp_path_factory):
+    """`spark-seis run` (fix_windows ITER, resumed so the file keeps every evaluation)
+    over i01/s00 -> i01/s01 -> i02/s00, each with its own SPECFEM synthetics."""
     import shutil
 
-    from spark_seis.db.client import get_database
-    from spark_seis.engine.output_docs import MISFITS, WINDOWS
-
+    tmp_path = tmp_path_factory.mktemp("inversion")
     models = {"synthetic_i01s00": SEMD32,
               "synthetic_i01s01": _scaled_semd(SEMD32, tmp_path / "s01", 1.15, 24),
               "synthetic_i02s00": _scaled_semd(SEMD32, tmp_path / "i02", 0.9, -16)}
@@ -307,7 +305,6 @@ def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, ca
     for tag in ("synthetic_i01s01", "synthetic_i02s00"):
         assert cli.main(["ingest", "-c", str(job_path), "--no-progress", "--event", EVENT,
                          "--tag", tag, str(models[tag])]) == 0
-    event = obspy.read_events(str(NZ_DATA / "test_catalog_2018p130600.xml"))[0]
     job = JobConfig.load(job_path)
     snapshots = {}
     for it, step in ((1, 0), (1, 1), (2, 0)):
@@ -321,8 +318,18 @@ def test_inversion_sequence_with_fixed_windows_equals_pyatoa(spark, tmp_path, ca
         assert summary.ok == 1
         # Pyatoa's fixed-window step reads i01/s00 windows from this state of the file
         snapshots[(it, step)] = shutil.copy(job.asdf_path(EVENT), tmp_path / f"i{it}s{step}.h5")
-    capsys.readouterr()
+    return job_path, snapshots, models
 
+
+def test_inversion_sequence_with_fixed_windows_equals_pyatoa(inversion, tmp_path):
+    import shutil
+
+    from spark_seis.db.client import get_database
+    from spark_seis.engine.output_docs import MISFITS, WINDOWS
+
+    job_path, snapshots, models = inversion
+    job = JobConfig.load(job_path)
+    event = obspy.read_events(str(NZ_DATA / "test_catalog_2018p130600.xml"))[0]
     db = get_database(job.database_config())
     ours = {}
     for doc in db.db[WINDOWS].find({}):
