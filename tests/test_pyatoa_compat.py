@@ -103,3 +103,10 @@ def test_a_pyatoa_042_script_runs_unchanged(ds):
     assert again.stats.misfit == pytest.approx(mgmt.stats.misfit, rel=1e-9)
     with pytest.raises(TypeError, match="normalize_to"):
         Manager(ds=ds, config=cfg).preprocess(normalize_to="obs")
+
+
+def test_copy_keeps_the_dataset_api(ds):
+    copied = Config(iteration=1, step_count=0).copy(step_count=1)
+    assert isinstance(copied, Config) and copied.aux_path == "i01/s01"
+    copied.write(ds)  # still the io-layer Config
+    assert Config(ds=ds, path="i01/s01") == copied

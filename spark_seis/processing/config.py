@@ -324,7 +324,7 @@ class Config:
     def copy(self, **changes: Any) -> "Config":
         doc = self.to_dict()
         doc.update(changes)
-        return Config.from_dict(doc)
+        return type(self).from_dict(doc)  # spark_seis.Config stays one (Pyatoa: deepcopy)
 
     def save_yaml(self, path: str | Path) -> Path:
         path = Path(path)
