@@ -5,6 +5,7 @@ import pytest
 from _nz_data import nz_bfz
 from spark_seis.processing import _pyflex_compat as compat
 from spark_seis.processing import preprocess as pp
+from spark_seis.processing import traveltimes
 from spark_seis.processing.standardize import standardize
 from spark_seis.processing.station import process_station
 from spark_seis.processing.config import Config
@@ -76,21 +77,22 @@ def test_warm_station_recomputes_neither_travel_times_nor_responses(monkeypatch)
     from obspy.taup.seismic_phase import SeismicPhase
 
     counts = {"taup": 0, "evalresp": 0}
-    real_calc_time = SeismicPhase.calc_time
+    real_shoot = SeismicPhase.shoot_ray
     real_evalresp = Response.get_evalresp_response
 
-    def counting_calc_time(self, *args, **kwargs):
+    def counting_shoot(self, *args, **kwargs):
         counts["taup"] += 1
-        return real_calc_time(self, *args, **kwargs)
+        return real_shoot(self, *args, **kwargs)
 
     def counting_evalresp(self, *args, **kwargs):
         counts["evalresp"] += 1
         return real_evalresp(self, *args, **kwargs)
 
-    monkeypatch.setattr(SeismicPhase, "calc_time", counting_calc_time)
+    monkeypatch.setattr(SeismicPhase, "shoot_ray", counting_shoot)
     monkeypatch.setattr(Response, "get_evalresp_response", counting_evalresp)
     monkeypatch.setattr(pp, "_EVALRESP", {})
     compat._station_arrivals.cache_clear()
+    traveltimes._exact_arrival.cache_clear()
     inv, event, st_obs, st_syn = nz_bfz()
     first = process_station(st_obs, st_syn, inv, event, Config())
     assert counts["taup"] > 0 and counts["evalresp"] == 1  # cold: both computed

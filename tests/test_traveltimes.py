@@ -117,34 +117,41 @@ def _summary(windows):
 
 
 def test_one_taup_table_per_event_and_few_rays_per_station(monkeypatch):
-    """Two stations of one event: one table build; per station only the
-    phases near the first arrival are refined (TauP refines all ~55)."""
-    built, refined = [], []
-    real_recalc, real_calc_time = TauPTime.recalc_phases, SeismicPhase.calc_time
+    """Two stations of one event: one table build; per station TauP shoots
+    a small fraction of the rays its own ttall computation shoots."""
+    built, shots = [], []
+    real_recalc, real_shoot = TauPTime.recalc_phases, SeismicPhase.shoot_ray
 
     def counting_recalc(self):
         built.append(self.source_depth)
         return real_recalc(self)
 
-    def counting_calc_time(self, *args, **kwargs):
-        refined.append(self.name)
-        return real_calc_time(self, *args, **kwargs)
+    def counting_shoot(self, *args, **kwargs):
+        shots.append(self.name)
+        return real_shoot(self, *args, **kwargs)
 
     monkeypatch.setattr(TauPTime, "recalc_phases", counting_recalc)
-    monkeypatch.setattr(SeismicPhase, "calc_time", counting_calc_time)
-    tt.event_table.cache_clear()
-    compat._station_arrivals.cache_clear()
+    monkeypatch.setattr(SeismicPhase, "shoot_ray", counting_shoot)
     inv, event, st_obs, st_syn = nz_bfz()
+    ev = compat.pyflex_event(event)
+    sta = pyflex.Station(latitude=inv[0][0].latitude, longitude=inv[0][0].longitude)
+    _taup(ev.depth_in_m / 1000.0, compat.epicentral_distance(ev, sta))
+    taup_shots = len(shots)
+    built.clear()
+    shots.clear()
+
+    tt.event_table.cache_clear()
+    tt._exact_arrival.cache_clear()
+    compat._station_arrivals.cache_clear()
     res = process_station(st_obs, st_syn, inv, event, Config())
     assert res.status == "ok" and res.nwin == 3
     assert [(w["left_index"], w["right_index"]) for c in "ENZ"
             for w in res.windows[c]] == [(976, 2746), (907, 3011), (833, 1401)]
-    n_phases = len(tt.event_table(MODEL, compat.pyflex_event(event).depth_in_m / 1e3).phases)
-    first_station = len(refined)
-    assert len(built) == 1 and 0 < first_station < n_phases / 4
+    first_station = len(shots)
+    assert len(built) == 1 and 0 < first_station < taup_shots / 3
     moved = inv.copy()
     moved[0][0].latitude = float(moved[0][0].latitude) + 0.7  # same event, new station
     res2 = process_station(st_obs, st_syn, moved, event, Config())
     assert res2.status in ("ok", "no_windows")
     assert len(built) == 1  # the event's table is re-used
-    assert 0 < len(refined) - first_station < n_phases / 4
+    assert 0 < len(shots) - first_station < taup_shots / 3

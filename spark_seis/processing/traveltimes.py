@@ -13,9 +13,9 @@ phases and the same number of arrivals) and then:
 
 - the **first arrival**, the only travel time pyflex uses to pick windows
   (noise end, earliest window start, rejection before the first arrival), is
-  TauP's own refined value, bit for bit: every phase whose interpolated first
-  arrival lies within :data:`EXACT_MARGIN_S` of the earliest is refined with
-  TauP's code (a few phases, not all ~55);
+  TauP's own refined value, bit for bit: every arrival whose interpolated
+  time lies within :data:`EXACT_MARGIN_S` of the earliest is refined with
+  TauP's own code (one or two arrivals, not all ~40);
 - head and diffracted waves take TauP's own closed-form value (exact, cheap);
 - every other arrival is a cubic Hermite interpolation of T(distance) between
   the two table rows that bracket it (slopes are the ray parameters,
@@ -23,9 +23,10 @@ phases and the same number of arrivals) and then:
   that falls within :data:`EXACT_MARGIN_S` of a window edge, or within
   :data:`TIE_MARGIN_S` of another label in a window, is refined with TauP
   before the labels are attached (:meth:`StationArrivals.refined_for_windows`),
-  so each window gets TauP's labels in TauP's order. Their times differ from TauP's
-  by at most the error reported in bench/RESULTS.md (TauP's own refinement
-  stops at a ray-parameter tolerance, so part of that difference is TauP's).
+  so each window gets TauP's labels in TauP's order. The other label times
+  differ from TauP's by at most the error reported in bench/RESULTS.md
+  (TauP's own refinement stops at a ray-parameter tolerance of 0.1 s/rad, so
+  part of that difference is TauP's).
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-#: A phase is refined with TauP when an interpolated arrival of it is this
-#: close to a value that decides something (first arrival, window edge).
+#: An arrival is refined with TauP when its interpolated time is this close
+#: to a value that decides something (first arrival, window edge).
 #: Far above the interpolation error (bench/RESULTS.md: a few ms at most).
 EXACT_MARGIN_S = 0.05
 #: Two labels closer than this are ordered by TauP's values, not ours.
@@ -97,100 +98,105 @@ def _hermite_time(phase, row: int, dist_rad: float) -> float:
                  + (-2 * s3 + 3 * s2) * t1 + (s3 - s2) * h * p1)
 
 
-def _exact_times(table, phase, dist_deg: float) -> list[float]:
-    """TauP's own arrivals of one phase (what get_travel_times returns)."""
-    return [float(a.time) for a in phase.calc_time(dist_deg, table.ray_param_tol)]
+def _taup_time(table, phase, dist_deg: float, row: int, dist_rad: float) -> float:
+    """TauP's own value of one arrival: the call ``SeismicPhase.calc_time``
+    makes for each bracket (ray shooting for body waves, closed form for
+    head and diffracted waves)."""
+    return float(phase.refine_arrival(dist_deg, row, dist_rad, table.ray_param_tol,
+                                      phase._settings["max_recursion"]).time)
 
 
-@functools.lru_cache(maxsize=4096)
-def _exact_phase(model: str, depth_km: float, dist_deg: float, k: int
-                 ) -> tuple[float, ...]:
-    """TauP's arrivals of the table's k-th phase, refined once per path."""
+@functools.lru_cache(maxsize=8192)
+def _exact_arrival(model: str, depth_km: float, dist_deg: float, k: int,
+                   j: int) -> float:
+    """TauP's value of arrival j of the table's k-th phase, once per path."""
     table = event_table(model, depth_km)
-    return tuple(_exact_times(table, table.phases[k], dist_deg))
+    phase = table.phases[k]
+    row, dist_rad = _brackets(phase, dist_deg)[j]
+    return _taup_time(table, phase, dist_deg, row, dist_rad)
 
 
-def _phase_times(table, phase, dist_deg: float) -> tuple[list[float], bool]:
-    """(times in TauP's order, exact?) of one phase at one distance."""
-    if _is_closed_form(phase):
-        return [float(phase.refine_arrival(dist_deg, row, x, table.ray_param_tol,
-                                           phase._settings["max_recursion"]).time)
-                for row, x in _brackets(phase, dist_deg)], True
-    return [_hermite_time(phase, row, x)
-            for row, x in _brackets(phase, dist_deg)], False
+def _phase_arrivals(table, phase, dist_deg: float
+                    ) -> tuple[tuple[float, bool], ...]:
+    """((time, exact?), ...) of one phase at one distance, in TauP's order."""
+    exact = _is_closed_form(phase)
+    return tuple((_taup_time(table, phase, dist_deg, row, x) if exact
+                  else _hermite_time(phase, row, x), exact)
+                 for row, x in _brackets(phase, dist_deg))
 
 
 @dataclass(frozen=True)
 class StationArrivals:
     """Arrivals at one station, sorted as TauP sorts them.
 
-    ``per_phase[k]`` holds the times of the table's k-th phase and whether
-    they are TauP's own values (``exact``).
+    ``per_phase[k]`` holds, for the table's k-th phase, one (time, exact)
+    pair per arrival in TauP's order; ``exact`` means TauP's own value.
     """
 
     model: str
     depth_km: float
     dist_deg: float
-    per_phase: tuple[tuple[tuple[float, ...], bool], ...]
+    per_phase: tuple[tuple[tuple[float, bool], ...], ...]
 
-    def _table(self):
-        return event_table(self.model, self.depth_km)
-
-    def sorted_rows(self) -> list[tuple[float, str, bool]]:
-        rows = [(t, phase.name, exact)
-                for phase, (times, exact) in zip(self._table().phases, self.per_phase)
-                for t in times]
+    def _rows(self) -> list[tuple[float, str, int, int, bool]]:
+        phases = event_table(self.model, self.depth_km).phases
+        rows = [(t, phases[k].name, k, j, exact)
+                for k, arrivals in enumerate(self.per_phase)
+                for j, (t, exact) in enumerate(arrivals)]
         return sorted(rows, key=lambda r: r[0])  # stable, as TauP's sort
 
     def pyflex_ttimes(self) -> list[dict[str, Any]]:
         """pyflex's ``ttimes`` layout: [{"time": s, "name": phase}, ...]."""
-        return [{"time": t, "name": n} for t, n, _exact in self.sorted_rows()]
+        return [{"time": r[0], "name": r[1]} for r in self._rows()]
+
+    def with_exact(self, which: Iterable[tuple[int, int]]) -> "StationArrivals":
+        """Same, with TauP's values for arrivals (phase k, arrival j)."""
+        per_phase = [list(a) for a in self.per_phase]
+        changed = False
+        for k, j in which:
+            if not per_phase[k][j][1]:
+                per_phase[k][j] = (_exact_arrival(self.model, self.depth_km,
+                                                  self.dist_deg, k, j), True)
+                changed = True
+        if not changed:
+            return self
+        return StationArrivals(self.model, self.depth_km, self.dist_deg,
+                               tuple(tuple(a) for a in per_phase))
 
     def refined_for_windows(self, spans: Iterable[tuple[float, float]],
                             margin: float = EXACT_MARGIN_S,
                             tie: float = TIE_MARGIN_S) -> "StationArrivals":
-        """Same, with TauP's values for the phases whose interpolated times
-        could change a window's labels: an arrival within ``margin`` of a
-        window edge (in or out?), or one inside a window within ``tie`` of
-        another arrival there (which comes first?)."""
-        spans = [(float(a), float(b)) for a, b in spans]
-        if not spans:
-            return self
-        per_phase = list(self.per_phase)
-        rows = [(t, k, exact) for k, (times, exact) in enumerate(per_phase)
-                for t in times]
+        """Same, with TauP's values for the arrivals whose interpolated times
+        could change a window's labels: one within ``margin`` of a window
+        edge (in or out?), or one inside a window within ``tie`` of another
+        arrival there (which comes first?)."""
+        rows = self._rows()
         todo = set()
         for left, right in spans:
-            inside = sorted((t, k, e) for t, k, e in rows
-                            if left - margin <= t <= right + margin)
-            for t, k, exact in inside:
+            inside = [r for r in rows if left - margin <= r[0] <= right + margin]
+            for t, _n, k, j, exact in inside:
                 if not exact and min(abs(t - left), abs(t - right)) <= margin:
-                    todo.add(k)
-            for (t1, k1, e1), (t2, k2, e2) in zip(inside, inside[1:]):
-                if t2 - t1 <= tie and not (e1 and e2):
-                    todo.update(k for k, e in ((k1, e1), (k2, e2)) if not e)
-        if not todo:
-            return self
-        for k in todo:
-            per_phase[k] = (_exact_phase(self.model, self.depth_km,
-                                         self.dist_deg, k), True)
-        return StationArrivals(self.model, self.depth_km, self.dist_deg,
-                               tuple(per_phase))
+                    todo.add((k, j))
+            for a, b in zip(inside, inside[1:]):
+                if b[0] - a[0] <= tie:
+                    todo.update((r[2], r[3]) for r in (a, b) if not r[4])
+        return self.with_exact(sorted(todo))
 
 
 def station_arrivals(model: str, depth_km: float, dist_deg: float
                      ) -> StationArrivals:
     """TauP's ``ttall`` arrivals at one distance, from the event's table.
 
-    The first arrival is TauP's exact value; see the module docstring.
+    The first arrival is TauP's exact value: every interpolated arrival
+    within :data:`EXACT_MARGIN_S` of the earliest is refined with TauP.
     """
     table = event_table(model, depth_km)
-    per_phase = [_phase_times(table, phase, dist_deg) for phase in table.phases]
-    firsts = [min(times) for times, _ in per_phase if times]
-    if firsts:
-        limit = min(firsts) + EXACT_MARGIN_S
-        for k, (phase, (times, exact)) in enumerate(zip(table.phases, per_phase)):
-            if not exact and times and min(times) <= limit:
-                per_phase[k] = (_exact_times(table, phase, dist_deg), True)
-    return StationArrivals(model, float(depth_km), float(dist_deg),
-                           tuple((tuple(t), e) for t, e in per_phase))
+    interpolated = StationArrivals(
+        model, float(depth_km), float(dist_deg),
+        tuple(_phase_arrivals(table, phase, dist_deg) for phase in table.phases))
+    rows = interpolated._rows()
+    if not rows:
+        return interpolated
+    limit = rows[0][0] + EXACT_MARGIN_S
+    return interpolated.with_exact((k, j) for t, _n, k, j, exact in rows
+                                   if t <= limit and not exact)
