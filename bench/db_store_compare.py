@@ -3,7 +3,8 @@
 Run: python bench/db_store_compare.py [--out docs/db_store_compare.json]
 Each candidate gets a fresh directory; each check is run independently and reports
 ok / FAIL(reason). Concurrency checks use 2 spawned OS processes.
-Optional candidates (montydb, mongita) are skipped when not installed.
+Optional candidates (litemongo, montydb, mongita) are skipped when not installed;
+spark_seis is our SQLite store (spark_seis.db.store). Scale: bench/bench_store.py.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def open_db(kind: str, path: str):
     if kind == "litemongo":
         import litemongo
         return litemongo.connect(path)["bench"]
-    if kind == "litemongo+lock":
+    if kind == "spark_seis":
         from spark_seis.db.embedded import EmbeddedClient
         return EmbeddedClient(path)["bench"]
     if kind == "montydb":
@@ -183,7 +184,7 @@ def run(kind: str, n_docs: int = 2000, n_inc: int = 300) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=None)
-    parser.add_argument("--candidates", default="litemongo,litemongo+lock,montydb,mongita")
+    parser.add_argument("--candidates", default="spark_seis,litemongo,montydb,mongita")
     args = parser.parse_args()
     report = {}
     for kind in args.candidates.split(","):

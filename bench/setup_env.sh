@@ -18,8 +18,6 @@ PY="${PYTHON:-python3.11}"
 if [ ! -x "$DIR/bin/python" ]; then "$PY" -m venv "$DIR"; fi
 "$DIR/bin/pip" install -q --upgrade pip
 "$DIR/bin/pip" install -q -e "$ROOT" psutil
-# the embedded store imports litemongo; install it here in case pyproject does not (yet) list it
-"$DIR/bin/python" -c "import litemongo" 2>/dev/null || "$DIR/bin/pip" install -q "litemongo==0.2.0"
 
 # versions that must match on both sides
 OBSPY=$("$DIR/bin/python" -c 'import obspy; print(obspy.__version__)')

@@ -68,24 +68,28 @@ def test_two_processes_increment_one_document(tmp_path):
     assert get_client(path=store)["conc"].counter.find_one({"_id": "c"})["n"] == 600
 
 
-def _die_holding_lock(store: str) -> None:
+def _die_mid_write(store: str) -> None:
     import os
     import signal
+    import threading
 
-    client = get_client(path=store)
-    coll = client["conc"].crash
-    with client._lock.hold(exclusive=True):
-        coll.insert_one({"_id": "before-crash"})
-        os.kill(os.getpid(), signal.SIGKILL)  # crash while holding the store lock
+    coll = get_client(path=store)["conc"].crash
+    coll.insert_one({"_id": "before-crash"})
+    # SIGKILL while a large batch is being written: its transaction is open
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+    while True:
+        coll.insert_many([{"batch": True, "i": i, "pad": "x" * 500} for i in range(20000)])
 
 
-def test_writer_killed_while_holding_lock_releases_it(tmp_path):
+def test_writer_killed_mid_write_leaves_committed_writes_and_whole_batches(tmp_path):
     store = str(tmp_path / "store")
     ctx = mp.get_context("spawn")
-    p = ctx.Process(target=_die_holding_lock, args=(store,))
+    p = ctx.Process(target=_die_mid_write, args=(store,))
     p.start()
-    p.join(60)
+    p.join(120)
     assert p.exitcode == -9
     coll = get_client(path=store)["conc"].crash
-    coll.insert_one({"_id": "after-crash"})  # would hang if the lock were still held
-    assert {d["_id"] for d in coll.find({})} == {"before-crash", "after-crash"}
+    coll.insert_one({"_id": "after-crash"})  # would hang if a lock were still held
+    assert {d["_id"] for d in coll.find({"batch": {"$exists": False}})} == {
+        "before-crash", "after-crash"}
+    assert coll.count_documents({"batch": True}) % 20000 == 0  # no partial batch

@@ -1,242 +1,250 @@
-"""Embedded, file-backed, pymongo-compatible store that several processes can share.
+"""Embedded, file-backed, pymongo-compatible store that several processes share.
 
-litemongo (mongomock semantics over one SQLite file per collection) answers every
-query the Database needs, but measured on these machines it loses concurrent
-updates: two processes doing 300 ``$inc`` each on one document ended at 446, not
-600, because mongomock does read-modify-write in Python. This module wraps the
-litemongo client so every collection operation holds an inter-process lock
-(``fcntl.flock`` on one lock file per store directory): exclusive for writes,
-shared for reads. Under the lock litemongo re-checks SQLite's ``data_version`` and
-rebuilds its in-process query index when another process changed the file, so
-each operation sees every committed write. A crashed process releases its lock
-(the kernel drops flocks with the file descriptor) and SQLite rolls back its
-half-written transaction. Measured cost: see docs/database.md.
+One SQLite file per database (``<embedded_path>/<name>.sqlite3``) in WAL mode:
+readers never wait for writers, every write is one ``BEGIN IMMEDIATE``
+transaction (writers of all processes serialize; a busy store is waited for up
+to ``BUSY_TIMEOUT_S``), a process killed mid-write leaves every committed
+transaction and nothing of the one it was in. The collections and queries are
+in :mod:`spark_seis.db.store`. Damage is reported naming the file: SQLite's
+``quick_check`` when a process first opens a store of up to
+``QUICK_CHECK_MAX_BYTES`` (larger stores would pay seconds per open; their
+pages are still checked by SQLite as they are read), and a CRC-32 per document.
+Why this and not an existing package: docs/database.md ("Which store").
 """
 from __future__ import annotations
 
-import fcntl
 import os
+import re
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-LOCK_NAME = ".spark_seis.lock"
+from .retry import DatabaseUnavailableError
+from .store.codec import decode
+from .store.collection import Collection
 
-# Collection methods that only read; everything else takes the exclusive lock.
-_READ_METHODS = frozenset({
-    "find_one", "count_documents", "estimated_document_count", "distinct",
-    "aggregate", "index_information", "list_indexes",
-})
-# Cursor methods that return the cursor itself (chainable, no I/O).
-_CHAIN_METHODS = frozenset({
-    "sort", "limit", "skip", "batch_size", "hint", "max_time_ms", "allow_disk_use",
-    "collation", "rewind", "comment",
-})
+SUFFIX = ".sqlite3"
+BUSY_TIMEOUT_S = 120.0
+QUICK_CHECK_MAX_BYTES = 256 * 2 ** 20
+CACHE_KIB = 64 * 1024
+_CHECKED: set[str] = set()  # files this process has quick_check-ed
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
-class StoreLock:
-    """Re-entrant (per thread), inter-process reader/writer lock on one file."""
+class EmbeddedStoreError(RuntimeError):
+    """The embedded store is damaged, full or unwritable; the message names the file."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._thread_lock = threading.RLock()
-        self._fd: int | None = None
+
+class StoreFile:
+    """One SQLite file: a connection per process, transactions, error translation."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = Path(file)
+        self._con: sqlite3.Connection | None = None
         self._pid: int | None = None
-        self._depth = 0
-        self._mode: int | None = None
+        self._lock = threading.RLock()
+        self._schema_version: int | None = None
+        self._indexes: dict[str, list[tuple[str, list, int]]] = {}
+        self._tables: set[str] = set()
 
-    def _fileno(self) -> int:
-        # A forked child must not share the parent's open file description.
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            self._pid = os.getpid()
-        return self._fd
+    # --- errors -------------------------------------------------------------
+    def corrupt(self, detail: str) -> EmbeddedStoreError:
+        return EmbeddedStoreError(
+            f"embedded store {self.file} is damaged: {detail}. Restore it from a backup, "
+            f"or delete it and ingest again")
+
+    def translate(self, exc: sqlite3.Error) -> BaseException:
+        code = getattr(exc, "sqlite_errorcode", None) or 0
+        primary, text = code & 0xFF, str(exc)
+        if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+            return EmbeddedStoreError(f"embedded store {self.file}: the disk is full ({text}); "
+                                      f"free space there or move embedded_path")
+        if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text:
+            return self.corrupt(text)
+        if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+                       sqlite3.SQLITE_PERM):
+            return EmbeddedStoreError(f"embedded store {self.file}: cannot read or write it "
+                                      f"({text}); check the path and its permissions")
+        return exc  # busy/locked and the rest: as SQLite said (retry.py retries busy)
+
+    # --- connection ------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._con is not None and self._pid == os.getpid():
+            return self._con
+        con = sqlite3.connect(str(self.file), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                              check_same_thread=False)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")  # WAL: a killed process loses nothing committed
+            con.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = '_indexes'").fetchone():
+                con.execute("CREATE TABLE IF NOT EXISTS _indexes (coll TEXT, name TEXT, "
+                            "keys TEXT, uniq INTEGER, PRIMARY KEY (coll, name))")
+            key = str(self.file)
+            if key not in _CHECKED and self.file.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+                result = [r[0] for r in con.execute("PRAGMA quick_check")]
+                if result != ["ok"]:
+                    raise self.corrupt("; ".join(result[:3]))
+                _CHECKED.add(key)
+        except sqlite3.Error as exc:
+            con.close()
+            raise self.translate(exc) from None
+        except BaseException:
+            con.close()
+            raise
+        self._con, self._pid = con, os.getpid()
+        self._schema_version, self._tables = None, set()
+        return con
 
     @contextmanager
-    def hold(self, exclusive: bool = True) -> Iterator[None]:
-        with self._thread_lock:
-            if self._depth == 0:
-                mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-                fcntl.flock(self._fileno(), mode)
-                self._mode = mode
-            elif exclusive and self._mode == fcntl.LOCK_SH:
-                # nested upgrade would deadlock against other readers: refuse loudly
-                raise RuntimeError("embedded store: cannot upgrade a read lock to a write lock")
-            self._depth += 1
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            con = self._connect()
             try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    fcntl.flock(self._fileno(), fcntl.LOCK_UN)
-                    self._mode = None
+                yield con
+            except sqlite3.Error as exc:
+                raise self.translate(exc) from None
+
+    @contextmanager
+    def writing(self, table: str) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction (committed on success, rolled back on any error)."""
+        with self._lock:
+            con = self._connect()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                if not self.has_table(table, con):
+                    con.execute(f'CREATE TABLE IF NOT EXISTS "{table.replace(chr(34), 2 * chr(34))}" '
+                                f"(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                                f"doc TEXT NOT NULL, crc INTEGER NOT NULL)")
+                    self._tables.add(table)
+                yield con
+                con.execute("COMMIT")
+            except BaseException as exc:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self.translate(exc) from None
+                raise
+
+    # --- catalog -------------------------------------------------------------------
+    def has_table(self, name: str, con: sqlite3.Connection) -> bool:
+        if name not in self._tables and con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (name,)).fetchone():
+            self._tables.add(name)
+        return name in self._tables
+
+    def _refresh(self) -> None:
+        with self.reading() as con:
+            version = con.execute("PRAGMA schema_version").fetchone()[0]
+            if version != self._schema_version:
+                found: dict[str, list] = {}
+                for coll, name, keys, uniq in con.execute(
+                        "SELECT coll, name, keys, uniq FROM _indexes"):
+                    found.setdefault(coll, []).append((name, decode(keys), uniq))
+                self._indexes, self._schema_version = found, version
+
+    def indexes(self, coll: str) -> list[tuple[str, list, int]]:
+        self._refresh()
+        return self._indexes.get(coll, [])
+
+    def index_exists(self, coll: str, name: str) -> bool:
+        return any(n == name for n, _, _ in self.indexes(coll))
+
+    def indexed_fields(self, coll: str) -> set[str]:
+        return {path for _, keys, _ in self.indexes(coll) for path, _ in keys}
+
+    def collection_names(self) -> list[str]:
+        with self.reading() as con:
+            return [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != '_indexes' "
+                "ORDER BY name")]
 
     def close(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd = None
+        with self._lock:
+            if self._con is not None and self._pid == os.getpid():
+                self._con.close()
+            self._con = None
 
 
-class LockedCursor:
-    """Cursor proxy: results are computed (all at once, by mongomock) under the lock."""
+class EmbeddedDatabase:
+    """pymongo-like Database over one store file."""
 
-    def __init__(self, cursor: Any, lock: StoreLock) -> None:
-        self._cursor = cursor
-        self._lock = lock
+    def __init__(self, client: "EmbeddedClient", name: str, store: StoreFile) -> None:
+        self.client, self.name, self._store = client, name, store
 
-    def __iter__(self) -> "LockedCursor":
-        return self
+    def __getitem__(self, name: str) -> Collection:
+        return Collection(self._store, self, name)
 
-    def __next__(self) -> dict:
-        with self._lock.hold(exclusive=False):
-            return next(self._cursor)
-
-    next = __next__
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._cursor, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock.hold(exclusive=False):
-                result = attr(*args, **kwargs)
-            if name in _CHAIN_METHODS:
-                return self
-            if name == "clone":
-                return LockedCursor(result, self._lock)
-            return result
-
-        return call
-
-    def __enter__(self) -> "LockedCursor":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._cursor.close()
-
-
-class LockedCollection:
-    """Collection proxy: every method runs under the store lock."""
-
-    def __init__(self, collection: Any, lock: StoreLock) -> None:
-        self._collection = collection
-        self._lock = lock
-
-    @property
-    def name(self) -> str:
-        return self._collection.name
-
-    @property
-    def full_name(self) -> str:
-        return self._collection.full_name
-
-    def find(self, *args: Any, **kwargs: Any) -> LockedCursor:
-        with self._lock.hold(exclusive=False):
-            return LockedCursor(self._collection.find(*args, **kwargs), self._lock)
-
-    def __getitem__(self, name: str) -> "LockedCollection":
-        return LockedCollection(self._collection[name], self._lock)
-
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Collection:
         if name.startswith("_"):
             raise AttributeError(name)
-        attr = getattr(self._collection, name)
-        if not callable(attr):
-            if hasattr(attr, "find") and hasattr(attr, "insert_one"):
-                return LockedCollection(attr, self._lock)  # sub-collection, e.g. fs.files
-            return attr
-        exclusive = name not in _READ_METHODS
+        return self[name]
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock.hold(exclusive=exclusive):
-                result = attr(*args, **kwargs)
-                if name == "aggregate":
-                    result = iter(list(result))  # never iterate outside the lock
-            return result
+    def get_collection(self, name: str, **_ignored: Any) -> Collection:
+        return self[name]
 
-        return call
+    def list_collection_names(self, **_ignored: Any) -> list[str]:
+        return self._store.collection_names()
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LockedCollection) and other.full_name == self.full_name
+    def drop_collection(self, name: str) -> None:
+        quoted = '"' + name.replace('"', '""') + '"'
+        with self._store.writing("_indexes") as con:
+            con.execute(f"DROP TABLE IF EXISTS {quoted}")
+            con.execute("DELETE FROM _indexes WHERE coll = ?", (name,))
+        self._store._tables.discard(name)
 
-    def __hash__(self) -> int:
-        return hash(self.full_name)
-
-    def __repr__(self) -> str:
-        return f"LockedCollection({self.full_name!r})"
-
-
-class LockedDatabase:
-    """Database proxy handing out locked collections."""
-
-    def __init__(self, database: Any, lock: StoreLock) -> None:
-        self._database = database
-        self._lock = lock
-
-    @property
-    def name(self) -> str:
-        return self._database.name
-
-    def __getitem__(self, name: str) -> LockedCollection:
-        return LockedCollection(self._database[name], self._lock)
-
-    def get_collection(self, name: str, **kwargs: Any) -> LockedCollection:
-        return LockedCollection(self._database.get_collection(name, **kwargs), self._lock)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attr = getattr(self._database, name)
-        if not callable(attr) or hasattr(attr, "insert_one"):
-            return LockedCollection(attr, self._lock) if hasattr(attr, "insert_one") else attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock.hold(exclusive=True):
-                return attr(*args, **kwargs)
-
-        return call
+    def command(self, name: Any, *_args: Any, **_kwargs: Any) -> dict:
+        if name == "ping":
+            with self._store.reading() as con:
+                con.execute("SELECT 1")
+            return {"ok": 1.0}
+        raise NotImplementedError(f"embedded store: command {name!r} is not supported")
 
     def __repr__(self) -> str:
-        return f"LockedDatabase({self.name!r})"
+        return f"EmbeddedDatabase({self.name!r} in {str(self._store.file)!r})"
 
 
 class EmbeddedClient:
-    """pymongo-like client over a litemongo SQLite store directory, safe across processes."""
+    """pymongo-like client over a directory of store files, safe across processes."""
 
     is_embedded = True
 
     def __init__(self, path: str | os.PathLike) -> None:
-        import litemongo  # deferred: only the embedded backend needs it
-
         self.path = Path(path).absolute()
         self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = StoreLock(self.path / LOCK_NAME)
-        with self._lock.hold(exclusive=True):
-            self._client = litemongo.connect(str(self.path))
+        if not os.access(self.path, os.W_OK):
+            raise PermissionError(f"{self.path} is not writable")
+        self._stores: dict[str, StoreFile] = {}
 
-    def __getitem__(self, name: str) -> LockedDatabase:
-        return LockedDatabase(self._client[name], self._lock)
+    def _store(self, name: str) -> StoreFile:
+        if not _NAME.match(name) or ".." in name:
+            raise ValueError(f"database name {name!r}: use letters, digits, '_', '-', '.'")
+        if name not in self._stores:
+            self._stores[name] = StoreFile(self.path / f"{name}{SUFFIX}")
+        return self._stores[name]
 
-    def get_database(self, name: str) -> LockedDatabase:
+    def __getitem__(self, name: str) -> EmbeddedDatabase:
+        return EmbeddedDatabase(self, name, self._store(name))
+
+    def get_database(self, name: str, **_ignored: Any) -> EmbeddedDatabase:
         return self[name]
 
     def list_database_names(self) -> list[str]:
-        with self._lock.hold(exclusive=False):
-            return self._client.list_database_names()
+        return sorted(p.name[:-len(SUFFIX)] for p in self.path.glob(f"*{SUFFIX}"))
 
     def drop_database(self, name: str) -> None:
-        with self._lock.hold(exclusive=True):
-            self._client.drop_database(name)
+        store = self._store(name)
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{store.file}{suffix}").unlink(missing_ok=True)
+        _CHECKED.discard(str(store.file))
 
     def close(self) -> None:
-        with self._lock.hold(exclusive=True):
-            self._client.close()
-        self._lock.close()
+        for store in self._stores.values():
+            store.close()
 
     def __enter__(self) -> "EmbeddedClient":
         return self
@@ -250,3 +258,7 @@ class EmbeddedClient:
     # Spark ships closures by pickling: send the path, reopen on the worker.
     def __reduce__(self):
         return (EmbeddedClient, (str(self.path),))
+
+
+__all__ = ["EmbeddedClient", "EmbeddedDatabase", "EmbeddedStoreError", "StoreFile",
+           "DatabaseUnavailableError"]
