@@ -70,10 +70,21 @@ def open_database(job, must_exist: bool = False):
         raise
     except Exception as exc:  # noqa: BLE001 - pymongo raises many kinds for this
         where = mask_uri(uri) if uri else resolved["embedded_path"]
-        raise UserError(f"cannot reach the database at {where}: {type(exc).__name__}: "
-                        f"{mask_uri(str(exc)).splitlines()[0] if str(exc) else ''}",
-                        "start MongoDB or fix database.mongo_uri / SPARK_SEIS_MONGO_URI; "
-                        "leave mongo_uri null for the embedded store") from exc
+        text = mask_uri(str(exc)).splitlines()[0] if str(exc) else ""
+        from spark_seis.db.embedded import EmbeddedStoreError
+
+        if uri:
+            hint = ("start MongoDB or fix database.mongo_uri / SPARK_SEIS_MONGO_URI; "
+                    "leave mongo_uri null for the embedded store")
+        elif isinstance(exc, EmbeddedStoreError):
+            hint = None  # it names the file, the cause and the fix
+        elif any(t in text.lower() for t in ("full", "no space", "quota")):
+            hint = f"free space on the disk holding {where}"
+        else:  # the embedded store is a folder: no server to start
+            hint = f"check that {where} is a writable folder of this project's database"
+        verb = "reach" if uri else "open"
+        raise UserError(f"cannot {verb} the database at {where}: {type(exc).__name__}: {text}",
+                        hint) from exc
 
 
 class Progress:

@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--no-summary", action="store_true", help="station figures only")
     plot.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot.set_defaults(handler=_cmd_plot)
+
+    from .repack_cmd import add_repack_parser
+
+    add_repack_parser(sub)
     return parser
 
 

@@ -87,8 +87,8 @@ def read_group(docs: Iterable[Mapping[str, Any]], storage_root: str, *,
     for (dir_, dfile), indices in by_file.items():
         indices.sort(key=lambda i: int(docs[i].get("foff") or 0))
         if not dfile:
-            in_gridfs = [i for i in indices if docs[i].get("storage_mode") == "gridfs"]
-            samples = (gridfs or GridFSSource(None)).fetch([docs[i] for i in in_gridfs])
+            in_gridfs = {i for i in indices if docs[i].get("storage_mode") == "gridfs"}
+            samples = (gridfs or GridFSSource(None)).fetch([docs[i] for i in sorted(in_gridfs)])
             for i in indices:
                 # not in GridFS and no file: document_to_object says what is missing
                 out[i] = build(docs[i], samples.get(docs[i].get("gridfs_id"))
