@@ -73,6 +73,10 @@ class ExecutorOptions:
     resume: bool = False
     fault: FaultInjection | None = None
     staging_dir: str = ""  # the job's own folder of per-task staged outputs (commit.job_staging)
+    # fix_windows: the evaluation ('i01s00') whose stored windows are re-used, and
+    # those windows by 'source_id|NET.STA' (engine.fixed_windows); None = pick
+    fixed_from: str | None = None
+    fixed_windows: dict[str, dict[str, list[dict]]] | None = None
 
 
 def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
@@ -112,7 +116,15 @@ def compute_station(task: StationTask, tables: NormalizationTables,
                                             options.storage_root, event, options.collection)
     if keep_raw is not None:
         keep_raw.extend((st_obs.copy(), st_syn.copy()))
-    result = process_station(st_obs, st_syn, inv, event, config)
+    fixed = None
+    if options.fixed_from is not None:
+        fixed = (options.fixed_windows or {}).get(f"{task.event_id}|{task.code}")
+    result = process_station(st_obs, st_syn, inv, event, config, fixed_windows=fixed)
+    if options.fixed_from is not None:
+        result.elog.log("spark_seis.engine.fixed_windows", (
+            f"{task.code}: windows fixed from {options.fixed_from}" if fixed else
+            f"{task.code}: no stored windows at {options.fixed_from}; picked new windows"),
+            "Informational" if fixed else "Complaint")
     if len(load_log):  # the read failure is the root cause: log it first
         merged = ErrorLog(load_log)
         merged.extend(result.elog)
@@ -201,6 +213,8 @@ def write_event(event_id: str, stations: list[tuple],
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
+    if config.event_id is None:  # one Config per event file: name its event (not 'None')
+        config = config.copy(event_id=name)
     final = inside(options.output_dir, f"{name}.h5")  # name is a safe stem; never leave the folder
     codes = [record[0].code for record in stations]
     summaries: list[StationSummary] = []

@@ -49,13 +49,15 @@ def check_same_config(event_files: Mapping[str, Path], config) -> None:
     from spark_seis.io.asdf_evaluation import read_config_attributes
     from spark_seis.io.asdf_writer import config_attributes
 
-    current = {k: _plain(v) for k, v in config_attributes(config).items()}
     for _event, path in sorted(event_files.items()):
         if not path.exists():
             continue
         stored = read_config_attributes(path, config.aux_path)
         if stored is None:
             continue
+        # the writer stores the event's id in its Config (as the engine's write_event does)
+        written = config if config.event_id is not None else config.copy(event_id=path.stem)
+        current = {k: _plain(v) for k, v in config_attributes(written).items()}
         diffs = config_differences(stored, current)
         if diffs:
             raise ConfigChangedError(

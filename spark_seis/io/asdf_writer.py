@@ -17,16 +17,14 @@ so the attribute convention lives in one place.
 from __future__ import annotations
 
 import io
-import json
 import warnings
-from dataclasses import fields
 from typing import Any, Iterable
 
 import numpy as np
 from obspy import Inventory, Stream
 from obspy.core.event import Event
 
-from spark_seis.io.asdf_store import _attr, adjoint_source_array
+from spark_seis.io.asdf_store import adjoint_source_array
 from spark_seis.processing.config import Config
 
 FORMAT_NAME = "ASDF"
@@ -44,38 +42,12 @@ def _ascii(text: str) -> np.bytes_:
 
 
 # ------------------------------------------------ attributes: one function per entry
-def config_attributes(config: Config) -> dict[str, Any]:
-    """Attributes of Configs/<path> (same as io.asdf_store.write_config)."""
-    params: dict[str, Any] = {}
-    for f in fields(Config):
-        value = getattr(config, f.name)
-        if f.name == "component_list":
-            value = "".join(value)
-        params[f.name] = _attr(value)
-    params["synthetic_tag"] = config.synthetic_tag
-    if config.pyflex_preset is not None:
-        for k, v in vars(config.pyflex_config()).items():
-            params[f"pyflex_config_{k}"] = "" if v is None else _attr(v)
-    if config.adj_src_type is not None:
-        for k, v in vars(config.pyadjoint_config()).items():
-            params[f"pyadjoint_config_{k}"] = "" if v is None else _attr(v)
-    return params
-
-
-def window_attributes(window: dict[str, Any]) -> dict[str, Any]:
-    """Attributes of MisfitWindows/<path>/NET_STA_C_i (same as asdf_store.write_windows)."""
-    params = {k: _attr(v) for k, v in window.items() if k != "phase_arrivals"}
-    for ph in window.get("phase_arrivals", []):  # Pyatoa's flattening
-        params[f"phase_arrival_{ph['name']}"] = float(ph["time"])
-    params["phase_arrivals"] = json.dumps(window.get("phase_arrivals", []))
-    return params
-
-
-def adjoint_source_attributes(adj: dict[str, Any]) -> dict[str, Any]:
-    """Attributes of AdjointSources/<path>/NET_STA_BXc (same as asdf_store)."""
-    return {k: _attr(adj[k]) for k in (
-        "adjsrc_type", "misfit", "dt", "component", "min_period",
-        "max_period", "network", "station", "location", "starttime")}
+# Pyatoa 0.4.2's attribute names and types live in io.asdf_store (one function per
+# entry type); this writer and the pyasdf-based one share them.
+from spark_seis.io.asdf_store import (  # noqa: E402
+    adjoint_source_attributes, adjoint_source_tag, config_attributes, window_attributes,
+    window_tag,
+)
 
 
 # ------------------------------------------------------------- entries
@@ -87,9 +59,7 @@ def window_entries(windows: dict[str, list]) -> list[tuple[str, np.ndarray, dict
     for comp, wins in windows.items():
         for i, win in enumerate(wins):
             w = _window_dict(win)
-            net, sta, _loc, cha = w["channel_id"].split(".")
-            name = "_".join([net, sta, cha[-1] if cha else comp, str(i)])
-            out.append((name, np.array([w["left_index"], w["right_index"]]),
+            out.append((window_tag(w, comp, i), np.array([w["left_index"], w["right_index"]]),
                         window_attributes(w)))
     return out
 
@@ -98,8 +68,7 @@ def adjoint_source_entries(adjsrcs: dict[str, dict], time_offset: float
                            ) -> list[tuple[str, np.ndarray, dict]]:
     out = []
     for adj in adjsrcs.values():
-        name = "_".join([adj["network"], adj["station"], adj["component"]])
-        out.append((name, adjoint_source_array(adj["adjoint_source"], adj["dt"], time_offset),
+        out.append((adjoint_source_tag(adj), adjoint_source_array(adj["adjoint_source"], adj["dt"], time_offset),
                     adjoint_source_attributes(adj)))
     return out
 
