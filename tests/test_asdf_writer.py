@@ -108,12 +108,12 @@ def test_pyasdf_opens_and_validates_it(station):
         np.testing.assert_array_equal(adjsrcs[comp]["adjoint_source"], adj["adjoint_source"])
 
 
-def test_pyatoa_loads_windows_and_traces(station):
+def test_pyatoa_loads_windows_adjoint_sources_and_traces(station):
     _theirs, ours, result = station
     script = (
         "import json, sys, warnings; warnings.simplefilter('ignore')\n"
         "import pyasdf\n"
-        "from pyatoa.utils.asdf.load import load_windows\n"
+        "from pyatoa.utils.asdf.load import load_adjsrcs, load_windows\n"
         "ds = pyasdf.ASDFDataSet(sys.argv[1], mode='r')\n"
         "wins = load_windows(ds, 'NZ', 'BFZ', 1, 0)\n"
         "adj = ds.auxiliary_data.AdjointSources.i01.s00\n"
@@ -121,6 +121,8 @@ def test_pyatoa_loads_windows_and_traces(station):
         "                  for c, ws in wins.items()},\n"
         "                  'adj': {n: float(abs(adj[n].data[()][:, 1]).sum())\n"
         "                          for n in adj.list()},\n"
+        "                  'misfit': {c: a.misfit for c, a in\n"
+        "                             load_adjsrcs(ds, 'NZ', 'BFZ', 1, 0).items()},\n"
         "                  'tags': sorted(ds.waveforms.NZ_BFZ.get_waveform_tags())}))\n")
     if not PYATOA_PYTHON.exists():
         pytest.fail(f"{PYATOA_PYTHON} missing: build it with bench/setup_env.sh")
@@ -131,6 +133,8 @@ def test_pyatoa_loads_windows_and_traces(station):
     assert loaded["windows"] == {c: [[w["left_index"], w["right_index"]] for w in ws]
                                  for c, ws in result.windows.items()}
     assert loaded["tags"] == ["observed", "synthetic_i01s00"]
+    assert loaded["misfit"] == {c: pytest.approx(a["misfit"], rel=1e-12)
+                                for c, a in result.adjoint_sources.items()}
     assert loaded["adj"] == {f"NZ_BFZ_{a['component']}":
                              pytest.approx(float(np.abs(a["adjoint_source"]).sum()), rel=1e-12)
                              for a in result.adjoint_sources.values()}
