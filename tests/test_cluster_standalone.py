@@ -10,6 +10,7 @@ it runs a task: the job must still finish on the other worker, exactly once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -145,12 +146,18 @@ def _spark_env(conf_dir: Path) -> dict:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, even without its teardown."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _start(name: str, args: list[str], env: dict, log: Path, webui: int,
            work_dir: Path | None = None) -> Daemon:
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], env=env,
                                 stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # own process group: killable as one
+                                start_new_session=True,  # own process group: killable as one
+                                preexec_fn=_die_with_parent)
     return Daemon(name, proc, log, webui, work_dir)
 
 
@@ -205,7 +212,8 @@ def submit(cl: Cluster, job_yaml: Path, *extra: str) -> subprocess.Popen:
          "--conf", f"spark.pyspark.python={sys.executable}",
          "--conf", "spark.ui.enabled=false", *extra,
          str(ROOT / "jobs" / "misfit.py"), str(job_yaml), "--quiet"],
-        env=cl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=cl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_die_with_parent)
 
 
 def _finish(proc: subprocess.Popen, cl: Cluster) -> tuple[str, str]:
