@@ -69,6 +69,11 @@ def test_bulk_errors_are_pymongo_errors_with_code_11000(coll):
     res = coll.bulk_write([ReplaceOne({"_id": 9}, {"k": "h"}, upsert=True),
                            ReplaceOne({"_id": 11}, {"k": "i"}, upsert=True)])
     assert (res.matched_count, res.upserted_count) == (1, 1)
+    with pytest.raises(BulkWriteError) as info:  # the executors' batch shape, one clash
+        coll.bulk_write([ReplaceOne({"_id": 20}, {"k": "new"}, upsert=True),
+                         ReplaceOne({"_id": 21}, {"k": "a"}, upsert=True)], ordered=False)
+    assert [(e["index"], e["code"]) for e in info.value.details["writeErrors"]] == [(1, 11000)]
+    assert coll.find_one({"_id": 20})["k"] == "new" and coll.find_one({"_id": 21}) is None
 
 
 def test_indexed_queries_follow_mongodb_semantics(coll):

@@ -38,6 +38,13 @@ def normalize_keys(keys: Any, direction: int = 1) -> list[tuple[str, int]]:
     return [(k, int(d)) for k, d in keys]
 
 
+def _is_upsert_by_id(op: Any) -> bool:
+    flt = getattr(op, "_filter", None)
+    return (type(op).__name__ == "ReplaceOne" and bool(op._upsert) and isinstance(flt, Mapping)
+            and len(flt) == 1 and "_id" in flt and not isinstance(flt["_id"], (Mapping, float))
+            and not any(k[:1] == "$" for k in op._doc))
+
+
 def _id_first(doc: dict) -> dict:
     """MongoDB stores ``_id`` as the first field whatever the order given."""
     return doc if next(iter(doc)) == "_id" else {"_id": doc["_id"], **doc}
@@ -453,6 +460,9 @@ class Collection:
         res = {"writeErrors": [], "writeConcernErrors": [], "nInserted": 0, "nUpserted": 0,
                "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": []}
         with self._store.writing(self.name) as con:
+            if all(_is_upsert_by_id(op) for op in requests) and \
+                    self._upsert_by_id(con, requests, res):
+                return BulkWriteResult(res, True)
             for i, op in enumerate(requests):
                 kind = type(op).__name__
                 try:
@@ -480,6 +490,44 @@ class Collection:
         if res["writeErrors"]:
             raise BulkWriteError(res)
         return BulkWriteResult(res, True)
+
+    def _upsert_by_id(self, con: sqlite3.Connection, ops: list[Any], res: dict) -> bool:
+        """What executors send (ReplaceOne by _id, upsert) as one executemany.
+
+        False (nothing written) when a unique index refuses a row: the caller then
+        runs the operations one by one to report which.
+        """
+        rows, keys = [], []
+        for op in ops:
+            new = {"_id": op._filter["_id"], **{k: v for k, v in op._doc.items() if k != "_id"}}
+            text = encode(new)
+            keys.append(encode(new["_id"]))
+            rows.append((keys[-1], text, checksum(text)))
+        existing: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            existing.update(r[0] for r in con.execute(
+                f"SELECT id FROM {self._table} WHERE id IN ({','.join('?' * len(part))})", part))
+        con.execute("SAVEPOINT upsert_by_id")
+        try:
+            con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?) "
+                            f"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
+                            f"crc = excluded.crc", rows)
+        except sqlite3.IntegrityError:
+            con.execute("ROLLBACK TO upsert_by_id")
+            con.execute("RELEASE upsert_by_id")
+            return False
+        con.execute("RELEASE upsert_by_id")
+        seen: set[str] = set()
+        for i, (op, key) in enumerate(zip(ops, keys)):
+            if key in existing or key in seen:
+                res["nMatched"] += 1
+                res["nModified"] += 1
+            else:
+                res["upserted"].append({"index": i, "_id": op._filter["_id"]})
+            seen.add(key)
+        res["nUpserted"] = len(res["upserted"])
+        return True
 
     # --- indexes and maintenance --------------------------------------------------
     def create_index(self, keys: Any, unique: bool = False, name: str | None = None,
