@@ -146,7 +146,7 @@ def test_update_metadata_rules(db):
     messages = [e["message"] for d in db.elog.find({"wf_TimeSeries_id": ts["_id"]})
                 for e in d["logdata"]]
     assert any("READONLYERROR_event_id" in m for m in messages)
-    assert any("source_lat" in m for m in messages)
+    assert not any("source_lat" in m for m in messages)  # silently ignored (Update section)
     assert ts.metadata.modified() == set()
 
 
@@ -217,7 +217,8 @@ def test_delete_gridfs_and_shared_files(db, tmp_path):
     assert db.history.count_documents({"wf_TimeSeries_id": a["_id"]}) == 0
     db.delete_data(b["_id"], remove_unreferenced_files=True)
     assert not path.exists()
-    assert db.delete_data(b["_id"]) is False
+    with pytest.raises(KeyError, match=str(b["_id"])):  # unknown id: a clear error
+        db.delete_data(b["_id"])
 
 
 # --- ensembles -----------------------------------------------------------------------

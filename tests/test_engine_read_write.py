@@ -88,10 +88,10 @@ def test_write_distributed_data_exactly_once_and_rereadable(spark, db, tmp_path)
     series[3].kill("test", "bad trace")
     rdd = spark.sparkContext.parallelize(series, 4)
     cfg = db.config_for_workers
-    first = write_distributed_data(rdd, cfg, data_tag="processed")
+    first = write_distributed_data(rdd, cfg, data_tag="processed").attrs["counts"]
     assert first["saved"] == 19 and first["dead"] == 1 and first["partitions"] == 4
     again = write_distributed_data(rdd, cfg, data_tag="processed")  # rerun: same keys
-    assert again["saved"] == 19
+    assert again.attrs["counts"]["saved"] == 19
     wf = db.db["wf_TimeSeries"]
     assert wf.count_documents({"data_tag": "processed"}) == 19
     assert db.db["elog"].count_documents({"tombstone": {"$exists": True}}) == 1
@@ -105,7 +105,7 @@ def test_write_distributed_data_exactly_once_and_rereadable(spark, db, tmp_path)
             np.testing.assert_array_equal(by_key[(ts["sta"], ts.t0)].data, ts.data)
 
 
-def test_gridfs_samples_are_dead_with_the_reason_not_misread(db):
+def test_gridfs_samples_without_a_database_are_dead_with_the_reason(db):
     from spark_seis.db.crud_read import plain_document
     from spark_seis.engine.read import read_group
 
@@ -116,5 +116,5 @@ def test_gridfs_samples_are_dead_with_the_reason_not_misread(db):
     in_file, in_gridfs = read_group(docs, db.storage_root)
     assert in_file.live and in_file.npts == 10
     assert in_gridfs.dead and [e.message for e in in_gridfs.elog] == [
-        f"document {docs[1]['_id']}: samples in GridFS are read with Database.read_data, "
-        "not by the distributed reader; save them to files for Spark jobs"]
+        f"document {docs[1]['_id']} (.G..): GridFS file {docs[1]['gridfs_id']}: samples are "
+        "in GridFS but the reader was given no database configuration to fetch them"]

@@ -8,6 +8,7 @@ Public entry points for the Spark engine (no database access needed in executors
 """
 from .client import get_client, get_database, load_config, mask_uri
 from .crud_create import bulk_upsert, upsert_bundles
+from .crud_delete import DocumentNotFoundError
 from .crud_read import read_to_arrow, read_to_dataframe
 from .database import Database
 from .documents import (SaveBundle, derived_id, document_to_object, finalize_saved,
@@ -17,7 +18,7 @@ from .sample_io import StoragePathError, resolve_path
 from .schema import Schema, UnknownCollectionError, default_schema
 
 __all__ = [
-    "Database", "SaveBundle", "Schema", "StoragePathError", "UnknownCollectionError",
+    "Database", "DocumentNotFoundError", "SaveBundle", "Schema", "StoragePathError", "UnknownCollectionError",
     "build_lookup", "bulk_upsert", "default_schema", "derived_id", "document_to_object",
     "finalize_saved", "get_client", "get_database", "load_config", "load_lookups",
     "mask_uri", "normalize", "object_to_documents", "read_to_arrow", "read_to_dataframe",

@@ -106,7 +106,7 @@ def get_database(config: Mapping[str, Any] | str | Path | None = None, **overrid
     client = get_client(cfg.get("mongo_uri"), cfg["embedded_path"])
     check_available(client, cfg.get("mongo_uri"), attempts=int(cfg.get("connect_attempts", 3)))
     return Database(client, cfg["database_name"], db_schema=cfg["db_schema"],
-                    storage_root=cfg["storage_root"])
+                    storage_root=cfg["storage_root"], config=cfg)
 
 
 @contextlib.contextmanager

@@ -91,12 +91,15 @@ def _original(db: "Database", obj: Any, collection: str) -> dict | None:
 def save_data(db: "Database", obj: TimeSeries | Seismogram, *, mode: str = "promiscuous",
               storage_mode: str = "file", dir: str | None = None, dfile: str | None = None,
               format: str = sample_io.BINARY, data_tag: str | None = None,
-              save_history: bool = False, collection: str | None = None) -> TimeSeries | Seismogram:
+              save_history: bool = False, collection: str | None = None,
+              exclude_keys: Iterable[str] = ()) -> TimeSeries | Seismogram:
     """Save one atomic object as a new wf document (+ samples, elog, history).
 
     Samples are appended to ``storage_root/dir/dfile`` (default
     ``<collection>/<data_tag or data>.bin``) or stored in GridFS. Dead data are
-    saved as an elog tombstone without samples. Returns the object, now linked
+    saved as an elog tombstone without samples. Without ``data_tag`` the new
+    document has no tag, whatever tag the datum was read with (MsPASS's rule).
+    ``exclude_keys`` are metadata keys not to save. Returns the object, now linked
     to its document (``_id``) with history reset to ORIGIN when it was saved.
     """
     _check_storage(storage_mode, format)
@@ -110,7 +113,8 @@ def save_data(db: "Database", obj: TimeSeries | Seismogram, *, mode: str = "prom
                                  storage_mode=storage_mode, format=format,
                                  wf_id=None if "_id" not in obj.metadata else _new_id(),
                                  save_history=save_history,
-                                 original=_original(db, obj, coll))
+                                 original=_original(db, obj, coll),
+                                 exclude_keys=exclude_keys)
     _store_samples(db, [bundle], storage_mode, *_default_location(coll, data_tag, dir, dfile))
     upsert_bundles(db.db, [bundle])
     finalize_saved(obj, bundle)
@@ -144,10 +148,13 @@ def _store_samples(db: "Database", bundles: Sequence[SaveBundle], storage_mode: 
 
 def save_ensemble_data(db: "Database", ens: TimeSeriesEnsemble | SeismogramEnsemble, *,
                        exclude_keys: Iterable[str] = (), **kwargs: Any) -> TimeSeriesEnsemble | SeismogramEnsemble:
-    """Copy ensemble metadata into every member (replacing member values), then save each."""
+    """Copy ensemble metadata into every member (replacing member values), then save each.
+
+    ``exclude_keys`` are neither copied from the ensemble nor saved.
+    """
     ens.sync_metadata(exclude_keys)
     for member in ens.members:
-        save_data(db, member, **kwargs)
+        save_data(db, member, exclude_keys=exclude_keys, **kwargs)
     return ens
 
 
@@ -164,7 +171,8 @@ def save_ensemble_data_binary_file(db: "Database", ens: TimeSeriesEnsemble | Sei
         wf_id = _new_id() if "_id" in member.metadata else None
         bundles.append(object_to_documents(
             member, schema=db.schema, mode=mode, data_tag=data_tag, wf_id=wf_id,
-            save_history=save_history, original=_original(db, member, coll)))
+            save_history=save_history, original=_original(db, member, coll),
+            exclude_keys=exclude_keys))
     _store_samples(db, bundles, "file", *_default_location(coll, data_tag, dir, dfile))
     upsert_bundles(db.db, bundles)
     for member, bundle in zip(ens.members, bundles):

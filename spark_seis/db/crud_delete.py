@@ -17,15 +17,28 @@ if TYPE_CHECKING:
     from .database import Database
 
 
+class DocumentNotFoundError(KeyError):
+    """delete_data was given an id that no document of the collection has."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
 def delete_data(db: "Database", wf_id: Any, *, collection: str | None = None,
                 remove_unreferenced_files: bool = False, clear_history: bool = True,
                 clear_elog: bool = False) -> bool:
-    """Delete one wf document by id; returns False if it did not exist."""
+    """Delete one wf document by id; returns True.
+
+    An id without a document raises :class:`DocumentNotFoundError` naming the id
+    and the collection (a wrong id is a caller's error, not something to ignore).
+    """
     collection = check_wf_collection(collection or db.wf_collection)
     wf_id = wf_id if isinstance(wf_id, ObjectId) else ObjectId(str(wf_id))
     doc = db.db[collection].find_one({"_id": wf_id})
     if doc is None:
-        return False
+        raise DocumentNotFoundError(
+            f"delete_data: no document with _id {wf_id} in {collection} (already deleted, "
+            f"or it belongs to another collection: pass collection=...)")
     db.db[collection].delete_one({"_id": wf_id})
     if doc.get("storage_mode") == "gridfs" and doc.get("gridfs_id") is not None:
         sample_io.gridfs_delete(db.db, doc["gridfs_id"])

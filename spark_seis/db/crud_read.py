@@ -62,15 +62,25 @@ def _gridfs_samples(db: "Database", doc: Mapping[str, Any]) -> bytes | BaseExcep
         return exc
 
 
+def tag_mismatch(doc: Mapping[str, Any], data_tag: str | None) -> bool:
+    """MsPASS readers skip a document whose data_tag differs from the one asked for."""
+    return bool(data_tag) and doc.get("data_tag") != data_tag
+
+
 def read_data(db: "Database", id_or_doc: ObjectId | Mapping[str, Any], *,
               mode: str = "promiscuous", collection: str | None = None,
               normalize: Iterable[str] = (), exclude_keys: Iterable[str] = (),
-              load_history: bool = False) -> TimeSeries | Seismogram | None:
-    """One object by ObjectId or wf document; None if not found or a required id is missing."""
+              load_history: bool = False,
+              data_tag: str | None = None) -> TimeSeries | Seismogram | None:
+    """One object by ObjectId or wf document.
+
+    None if not found, if a required normalization id is missing, or if
+    ``data_tag`` is given and the document carries another tag (or none).
+    """
     collection = check_wf_collection(collection or db.wf_collection)
     norm = check_collections(normalize)
     docs = _fetch_docs(db, id_or_doc, collection)
-    if not docs or missing_required(docs[0], norm):
+    if not docs or missing_required(docs[0], norm) or tag_mismatch(docs[0], data_tag):
         return None
     doc = docs[0]
     lookups = load_lookups(db.db, norm, {c: [doc.get(f"{c}_id")] for c in norm})
@@ -87,22 +97,32 @@ def _ensemble_for(collection: str, members: list) -> TimeSeriesEnsemble | Seismo
 def read_ensemble_data(db: "Database", ids_or_cursor: Iterable[Any], *,
                        mode: str = "promiscuous", collection: str | None = None,
                        normalize: Iterable[str] = (), exclude_keys: Iterable[str] = (),
-                       load_history: bool = False) -> TimeSeriesEnsemble | SeismogramEnsemble:
-    """Ensemble from a list of ObjectIds or a cursor; members lacking a required id are skipped."""
+                       load_history: bool = False, data_tag: str | None = None,
+                       ensemble_metadata: Mapping[str, Any] | None = None,
+                       ) -> TimeSeriesEnsemble | SeismogramEnsemble:
+    """Ensemble from a list of ObjectIds or a cursor.
+
+    Members lacking a required id, or tagged other than ``data_tag``, are
+    skipped; ``ensemble_metadata`` becomes the ensemble's own metadata.
+    """
     return read_ensemble_data_group(db, ids_or_cursor, mode=mode, collection=collection,
                                     normalize=normalize, exclude_keys=exclude_keys,
-                                    load_history=load_history, group_files=False)
+                                    load_history=load_history, group_files=False,
+                                    data_tag=data_tag, ensemble_metadata=ensemble_metadata)
 
 
 def read_ensemble_data_group(db: "Database", ids_or_cursor: Iterable[Any], *,
                              mode: str = "promiscuous", collection: str | None = None,
                              normalize: Iterable[str] = (), exclude_keys: Iterable[str] = (),
-                             load_history: bool = False,
-                             group_files: bool = True) -> TimeSeriesEnsemble | SeismogramEnsemble:
+                             load_history: bool = False, group_files: bool = True,
+                             data_tag: str | None = None,
+                             ensemble_metadata: Mapping[str, Any] | None = None,
+                             ) -> TimeSeriesEnsemble | SeismogramEnsemble:
     """Like read_ensemble_data, but opens each dir/dfile once and reads members by foff."""
     collection = check_wf_collection(collection or db.wf_collection)
     norm = check_collections(normalize)
-    docs = [d for d in _fetch_docs(db, ids_or_cursor, collection) if not missing_required(d, norm)]
+    docs = [d for d in _fetch_docs(db, ids_or_cursor, collection)
+            if not missing_required(d, norm) and not tag_mismatch(d, data_tag)]
     lookups = load_lookups(db.db, norm, {c: [d.get(f"{c}_id") for d in docs] for c in norm})
     members: list[Any] = [None] * len(docs)
     groups: "OrderedDict[tuple, list[int]]" = OrderedDict()
@@ -131,7 +151,11 @@ def read_ensemble_data_group(db: "Database", ids_or_cursor: Iterable[Any], *,
             for i in idx:
                 members[i] = _build(db, docs[i], fh, collection, mode, exclude_keys,
                                     load_history, lookups, norm)
-    return _ensemble_for(collection, members)
+    ensemble = _ensemble_for(collection, members)
+    if ensemble_metadata:
+        ensemble.metadata.update(ensemble_metadata)
+        ensemble.metadata.clear_modified()
+    return ensemble
 
 
 def plain_document(doc: Mapping[str, Any], exclude: Iterable[str] = ()) -> dict:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from bson import ObjectId
 
 from ..core import Seismogram, TimeSeries
-from .documents import bson_safe, object_to_documents, wf_collection_of
+from .documents import (as_object_id, bson_safe, object_to_documents, time_base,
+                        wf_collection_of, xref_altered)
 from .schema import apply_mode, check_mode, check_wf_collection
 
 if TYPE_CHECKING:
@@ -34,11 +35,21 @@ def _insert_elog(db: "Database", collection: str, wf_id: Any, entries: list[dict
 def update_metadata(db: "Database", obj: TimeSeries | Seismogram, *, mode: str = "promiscuous",
                     collection: str | None = None, exclude_keys: Iterable[str] = (),
                     data_tag: str | None = None,
-                    ignore_metadata_changed_test: bool = False) -> TimeSeries | Seismogram:
-    """Write changed (or, if asked, all) metadata keys of ``obj`` to its wf document."""
+                    ignore_metadata_changed_test: bool = False) -> TimeSeries | Seismogram | None:
+    """Write changed (or, if asked, all) metadata keys of ``obj`` to its wf document.
+
+    A dead datum is not updated: None is returned and nothing is written
+    (MsPASS's update_metadata). The object's time base (``t0``, ``dt``, ``npts``,
+    ``tref``) is written as starttime/delta/sampling_rate/npts/time_standard
+    whenever it differs from the document. Adding a cross-reference id the
+    document lacks links the datum; changing one the document holds kills it.
+    Pedantic mode refuses keys the schema does not define (elog Complaint).
+    """
     check_mode(mode)
     collection = check_wf_collection(collection or wf_collection_of(obj))
     cschema = db.schema[collection]
+    if not obj.live:
+        return None
     if "_id" not in obj.metadata:
         raise ValueError(f"update_metadata needs an object read from or saved to the database "
                          f"(no '_id' in its metadata: {obj!r})")
@@ -52,10 +63,11 @@ def update_metadata(db: "Database", obj: TimeSeries | Seismogram, *, mode: str =
         return obj
     md = obj.metadata
     keys = set(md.keys()) | md.modified() if ignore_metadata_changed_test else md.modified()
-    keys -= set(exclude_keys) | NEVER_UPDATED
+    exclude = set(exclude_keys)
+    keys -= exclude | NEVER_UPDATED
 
-    changed_ids = [k for k in cschema.xref_keys() if k in keys and original.get(k) != md.get(k)]
-    if changed_ids or not obj.live:
+    changed_ids = [k for k in cschema.xref_keys() if k in keys and xref_altered(k, md, original)]
+    if changed_ids:
         # object_to_documents applies the same rules as a save: graveyard + tombstone
         bundle = object_to_documents(obj, schema=db.schema, data_tag=data_tag,
                                      original=original, wf_id=wf_id)
@@ -73,10 +85,16 @@ def update_metadata(db: "Database", obj: TimeSeries | Seismogram, *, mode: str =
     to_unset: list[str] = []
     for key in sorted(keys):
         if key in normalized:
-            obj.elog.log(ALG, f"normalized attribute {key!r} changed; not written", "Complaint")
-            continue
+            continue  # silently ignored in an update (document, Update section)
         if key not in md:
             to_unset.append(key)
+            continue
+        if mode == "pedantic" and cschema.get(key) is None:
+            obj.elog.log(ALG, f"key {key!r} is not defined in the schema of {collection}; "
+                         "pedantic update does not write it", "Complaint")
+            continue
+        if key in cschema.xref_keys():
+            to_set[key] = as_object_id(md[key])
             continue
         if key in readonly and original.get(key) != md[key]:
             to_set[f"READONLYERROR_{key}"] = md[key]
@@ -91,6 +109,10 @@ def update_metadata(db: "Database", obj: TimeSeries | Seismogram, *, mode: str =
         obj.kill(ALG, f"{mode} update of {wf_id}: " + "; ".join(fatal), "Invalid")
         _insert_elog(db, collection, wf_id, obj.elog.to_list()[n_before:], data_tag)
         return obj
+    for key, value in time_base(obj).items():  # keep the stored time base in sync
+        if key not in exclude and original.get(key) != value:
+            to_set[key] = value
+            dict.__setitem__(md, key, value)
     if data_tag is not None:
         to_set["data_tag"] = data_tag
     update: dict[str, Any] = {}

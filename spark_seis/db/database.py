@@ -6,13 +6,14 @@ default wf collection and the storage root together.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from bson import ObjectId
 
 from . import crud_create, crud_delete, crud_read, crud_update, ingest, maintenance
-from .client import mask_uri
+from .client import ENV_URI, mask_uri
 from .schema import Schema, check_wf_collection, default_schema
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
@@ -38,8 +39,10 @@ class Database:
 
     def __init__(self, client: Any, name: str, *, db_schema: str = "wf_TimeSeries",
                  schema: Schema | str | Path | None = None,
-                 storage_root: str | Path = "wf_data", create_indexes: bool = True) -> None:
+                 storage_root: str | Path = "wf_data", create_indexes: bool = True,
+                 config: Mapping[str, Any] | None = None) -> None:
         self.client = client
+        self.config = dict(config or {})  # how executors reach this store (worker_config)
         self.name = name
         self.wf_collection = check_wf_collection(db_schema)
         self.schema = schema if isinstance(schema, Schema) else (
@@ -54,6 +57,31 @@ class Database:
         for coll, specs in INDEXES.items():
             for keys, opts in specs:
                 self.db[coll].create_index(keys, **opts)
+
+    def worker_config(self) -> dict[str, Any]:
+        """Pickleable settings from which each Spark task opens its own client.
+
+        A client and its connections never travel to executors; this mapping
+        does (``client.database_session`` reopens the store from it). The
+        embedded store is reached by its path; a real MongoDB by ``mongo_uri``
+        given in ``config`` or by ``SPARK_SEIS_MONGO_URI`` in the environment.
+        """
+        cfg = {**self.config, "database_name": self.name, "db_schema": self.wf_collection,
+               "storage_root": self.storage_root}
+        if cfg.get("mongo_uri") or cfg.get("embedded_path"):
+            return cfg
+        path = getattr(self.client, "path", None)
+        if getattr(self.client, "is_embedded", False) and path is not None:
+            # mongo_uri None: an executor's SPARK_SEIS_MONGO_URI must not redirect it
+            cfg.update(embedded_path=str(Path(path).absolute()), mongo_uri=None)
+        elif os.environ.get(ENV_URI):
+            cfg["mongo_uri"] = os.environ[ENV_URI]
+        else:
+            raise ValueError(
+                f"{self!r}: executors cannot reach this MongoDB client: build the handle "
+                f"with get_database(...) or Database(..., config={{'mongo_uri': ...}}), "
+                f"set {ENV_URI}, or pass the database configuration explicitly")
+        return cfg
 
     def __getitem__(self, collection: str) -> Any:
         return self.db[collection]

@@ -82,11 +82,44 @@ def _changed(key: str, md: Metadata, original: Mapping[str, Any] | None, loaded:
     return loaded  # no stored copy to compare with: any assignment after a read counts
 
 
+def _same_id(a: Any, b: Any) -> bool:
+    """ObjectId and its hex string are the same link (tables and Spark carry strings)."""
+    return a == b or (a is not None and b is not None and str(a) == str(b))
+
+
+def xref_altered(key: str, md: Mapping[str, Any], original: Mapping[str, Any] | None) -> bool:
+    """True only when a cross-reference id the stored document holds was changed or removed.
+
+    Update Rule 2 forbids *altering* a loaded id. Adding an id to a datum read or
+    created without one is how data are linked to an event or a station: it is
+    saved like any other key. Without the stored document (``original`` None)
+    there is no loaded id to protect, so nothing counts as altered.
+    """
+    if original is None or original.get(key) is None:
+        return False
+    return not _same_id(original.get(key), md.get(key))
+
+
+def as_object_id(value: Any) -> Any:
+    """A 24-hex string back to an ObjectId (ids travel as strings through tables)."""
+    if isinstance(value, str) and ObjectId.is_valid(value):
+        return ObjectId(value)
+    return value
+
+
+def time_base(obj: TimeSeries | Seismogram) -> dict[str, Any]:
+    """Keys whose values always come from the object's own time base."""
+    return {"npts": obj.npts, "delta": obj.dt, "sampling_rate": 1.0 / obj.dt,
+            "starttime": obj.t0, "time_standard": obj.tref}
+
+
 def _tombstone_bundle(obj, collection, wf_id, data_tag, graveyard=None) -> SaveBundle:
-    tomb = bson_safe({k: v for k, v in obj.metadata.items()})
+    # the time base is always in the tombstone (the document's report prints starttime);
+    # stored values win: a datum that failed to read has a blank time base
+    tomb = bson_safe({**time_base(obj), **{k: v for k, v in obj.metadata.items()}})
     elog = {"_id": derived_id(wf_id, "elog"), f"{collection}_id": wf_id,
             "logdata": obj.elog.to_list(), "tombstone": tomb}
-    if data_tag is not None:
+    if data_tag:
         elog["data_tag"] = data_tag
     return SaveBundle(collection, wf_id, None, [elog], [], None, graveyard)
 
@@ -102,6 +135,7 @@ def object_to_documents(
     wf_id: ObjectId | None = None,
     save_history: bool = False,
     original: Mapping[str, Any] | None = None,
+    exclude_keys: Iterable[str] = (),
 ) -> SaveBundle:
     """Object -> (wf doc, elog docs, history docs, sample bytes), without writing.
 
@@ -112,6 +146,10 @@ def object_to_documents(
     elog document and no samples. ``original`` (the stored wf doc, when known)
     lets changes be detected by value rather than by assignment.
     ``wf_id`` defaults to the object's ``_id`` or a new ObjectId.
+
+    ``data_tag``: as MsPASS's save_data, a save without a tag stores no tag (the
+    tag the datum was read with is not carried forward). ``exclude_keys`` are
+    not saved (the object's time base and storage keys always are).
     """
     check_mode(mode)
     schema = schema or default_schema()
@@ -125,8 +163,8 @@ def object_to_documents(
         return _tombstone_bundle(obj, collection, wf_id, data_tag)
 
     for key in sorted(cschema.xref_keys()):
-        if _changed(key, md, original, loaded):
-            old = None if original is None else original.get(key)
+        if key in md.modified() and xref_altered(key, md, original):
+            old = original.get(key)
             message = (f"cross-reference id {key!r} changed from {old!r} to {md.get(key)!r}; "
                        f"ids are immutable: datum killed and saved to the graveyard")
             obj.kill(ALG_SAVE, message, "Invalid")
@@ -136,16 +174,18 @@ def object_to_documents(
             return _tombstone_bundle(obj, collection, wf_id, data_tag, grave)
 
     normalized = schema.normalized_keys(collection)
+    skip = set(exclude_keys) | {"_id", "data_tag"}
     doc: dict[str, Any] = {}
     for key, value in md.items():
-        if key == "_id":
+        if key in skip:
             continue
         if key in normalized:
-            if _changed(key, md, None, loaded):
+            # flagged only when schema checks are on (document, Update section)
+            if mode != "promiscuous" and _changed(key, md, None, loaded):
                 obj.elog.log(ALG_SAVE, f"normalized attribute {key!r} was changed to "
                              f"{value!r}; normalized attributes are never saved", "Complaint")
             continue
-        doc[key] = value
+        doc[key] = as_object_id(value) if key in cschema.xref_keys() else value
     for key in sorted(cschema.readonly_keys()):
         if key in doc and _changed(key, md, original, loaded):
             doc[f"READONLYERROR_{key}"] = doc.pop(key)
@@ -162,14 +202,12 @@ def object_to_documents(
         return _tombstone_bundle(obj, collection, wf_id, data_tag)
 
     doc = bson_safe(doc)
-    doc.update({"_id": wf_id, "npts": obj.npts, "delta": obj.dt,
-                "sampling_rate": 1.0 / obj.dt, "starttime": obj.t0,
-                "time_standard": obj.tref, "storage_mode": storage_mode,
+    doc.update({"_id": wf_id, **time_base(obj), "storage_mode": storage_mode,
                 "format": format if storage_mode == "file" else sample_io.BINARY})
     if isinstance(obj, Seismogram):
         doc.update({"tmatrix": obj.tmatrix.tolist(), "components": list(obj.components),
                     "cardinal": obj.cardinal, "orthogonal": obj.orthogonal})
-    if data_tag is not None:
+    if data_tag:
         doc["data_tag"] = data_tag
     for key in ("dir", "dfile", "foff", "nbytes", "gridfs_id"):
         doc.pop(key, None)  # filled in by whoever writes the samples
@@ -181,7 +219,7 @@ def object_to_documents(
         elog_id = derived_id(wf_id, "elog")
         bundle.elog_docs.append({"_id": elog_id, f"{collection}_id": wf_id,
                                  "logdata": obj.elog.to_list(),
-                                 **({"data_tag": data_tag} if data_tag is not None else {})})
+                                 **({"data_tag": data_tag} if data_tag else {})})
         doc["elog_id"] = elog_id
     if save_history and obj.history is not None:
         hist_id = derived_id(wf_id, "history", obj.history.current_uuid)
@@ -201,6 +239,8 @@ def finalize_saved(obj: TimeSeries | Seismogram, bundle: SaveBundle) -> None:
     for key in STORAGE_KEYS + ("elog_id", "data_tag", "history_object_id"):
         if key in bundle.wf_doc:
             dict.__setitem__(obj.metadata, key, bundle.wf_doc[key])
+        elif key == "data_tag":
+            dict.pop(obj.metadata, key, None)  # saved untagged: the object says so too
     dict.__setitem__(obj.metadata, "_id", bundle.wf_id)
     if bundle.history_docs and obj.history is not None:
         obj.history.clear({"wf_id": str(bundle.wf_id), "collection": bundle.collection,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from . import sample_io
+from .epochs import duplicate_epoch_query
 
 if TYPE_CHECKING:
     from obspy import Catalog, Inventory
@@ -94,8 +95,9 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
     """Stations -> ``site`` (one per net/sta/loc epoch), channels -> ``channel``.
 
     lat/lon in degrees, elev in km, hang = azimuth, vang = dip + 90 (from vertical
-    up), response as StationXML text. An exact duplicate (net, sta, loc[, chan],
-    starttime, endtime) is refused and counted in ``duplicates``.
+    up), response as StationXML text. A duplicate (same net, sta, loc[, chan],
+    starttime and endtime each within 10 s, MsPASS's tolerance) is refused and
+    counted in ``duplicates``.
     """
     from obspy import Inventory, read_inventory
 
@@ -110,7 +112,7 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
             for loc in locs:
                 key = {"net": net.code, "sta": sta.code, "loc": loc,
                        "starttime": sta_t0, "endtime": sta_t1}
-                if db.db["site"].find_one(key) is not None:
+                if db.db["site"].find_one(duplicate_epoch_query(key)) is not None:
                     site.duplicates += 1
                     continue
                 doc = {**key, "lat": float(sta.latitude), "lon": float(sta.longitude),
@@ -122,7 +124,7 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
                 key = {"net": net.code, "sta": sta.code, "loc": cha.location_code,
                        "chan": cha.code, "starttime": _epoch(cha.start_date, sta_t0),
                        "endtime": _epoch(cha.end_date, sta_t1)}
-                if db.db["channel"].find_one(key) is not None:
+                if db.db["channel"].find_one(duplicate_epoch_query(key)) is not None:
                     chan.duplicates += 1
                     continue
                 try:

@@ -1,21 +1,31 @@
-"""verify (report only) and clean (repair) of a wf collection against the schema."""
+"""verify (report only) and clean (repair) of a wf or normalizing collection against the schema."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
 from . import sample_io
-from .schema import ConversionError, check_wf_collection
+from .schema import NORMALIZING_COLLECTIONS, WF_COLLECTIONS, ConversionError, UnknownCollectionError
 
 if TYPE_CHECKING:
     from .database import Database
 
-REQUIRED = ("npts", "delta", "starttime", "storage_mode")
+REQUIRED = ("npts", "delta", "starttime", "storage_mode")  # wf collections only
+
+
+def check_collection(name: str) -> str:
+    """wf_TimeSeries, wf_Seismogram, source, site or channel (what clean/verify handle)."""
+    if name not in WF_COLLECTIONS + NORMALIZING_COLLECTIONS:
+        raise UnknownCollectionError(
+            f"clean/verify: unknown collection {name!r}; expected one of "
+            f"{WF_COLLECTIONS + NORMALIZING_COLLECTIONS}")
+    return name
 
 
 def _doc_problems(db: "Database", doc: Mapping[str, Any], collection: str,
                   id_cache: dict[str, set]) -> list[str]:
     cschema = db.schema[collection]
-    problems = [f"missing required attribute {k!r}" for k in REQUIRED if k not in doc]
+    required = REQUIRED if collection in WF_COLLECTIONS else ()
+    problems = [f"missing required attribute {k!r}" for k in required if k not in doc]
     for key, value in doc.items():
         canon = cschema.canonical(key)
         if canon != key:
@@ -56,7 +66,7 @@ def _doc_problems(db: "Database", doc: Mapping[str, Any], collection: str,
 def verify(db: "Database", collection: str | None = None,
            query: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """{str(_id): [problems]} for every document with a problem; changes nothing."""
-    collection = check_wf_collection(collection or db.wf_collection)
+    collection = check_collection(collection or db.wf_collection)
     cache: dict[str, set] = {}
     out: dict[str, list[str]] = {}
     for doc in db.db[collection].find(dict(query or {})):
@@ -72,7 +82,7 @@ def clean(db: "Database", collection: str | None = None, query: Mapping[str, Any
 
     Unconvertible values are left alone (and reported) unless ``unset_unconvertible``.
     """
-    collection = check_wf_collection(collection or db.wf_collection)
+    collection = check_collection(collection or db.wf_collection)
     cschema = db.schema[collection]
     report: dict[str, Any] = {"fixed": 0, "unfixable": {}}
     for doc in db.db[collection].find(dict(query or {})):
