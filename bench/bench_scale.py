@@ -199,9 +199,11 @@ def plan_memory(store: str, observed_tag: str = "observed") -> dict:
                                "work_dir": "/tmp/unused"}, base=Path("/tmp"))
     db = open_db(store)
     out = {"documents": db.wf_TimeSeries.count_documents({})}
-    for name, fn in (("plan_events", lambda: load_tables(db, plan_events(db, job, False))),
-                     ("materialize_all", lambda: [plain_document(d) for d in
-                                                  db.wf_TimeSeries.find({"data_tag": observed_tag})])):
+    steps = [("plan_events", lambda: load_tables(db, plan_events(db, job, False)))]
+    if out["documents"] <= 200_000:  # the old way needs GBs at 1M: measured up to 200k only
+        steps.append(("materialize_all", lambda: [plain_document(d) for d in
+                                                  db.wf_TimeSeries.find({"data_tag": observed_tag})]))
+    for name, fn in steps:
         tracemalloc.start()
         t = time.perf_counter()
         fn()
