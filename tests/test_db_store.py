@@ -97,6 +97,9 @@ def test_indexed_queries_follow_mongodb_semantics(coll):
     assert sorted(map(repr, coll.distinct("v", {"sid": sid}))) == ["'x'", "1"]
     assert [d["v"] for d in coll.find({"v": {"$in": [1, 2.5]}}, {"v": 1}).sort("v", -1)] \
         == [2.5, 1]
+    groups = {repr(g["_id"]): g["n"] for g in coll.aggregate(
+        [{"$match": {}}, {"$group": {"_id": "$sid", "n": {"$sum": 1}}}])}
+    assert groups == {repr(sid): 2, "None": 5}  # missing and null group together
 
 
 def test_updates_and_find_one_and_update(coll):

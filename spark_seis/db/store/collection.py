@@ -287,7 +287,35 @@ class Collection:
 
         stages = list(pipeline)
         match = stages.pop(0)["$match"] if stages and "$match" in stages[0] else {}
+        counted = self._count_groups(match, stages[0]["$group"]) if len(stages) == 1 and \
+            "$group" in stages[0] else None
+        if counted is not None:
+            return iter(counted)
         return iter(process_pipeline(list(self.find(match)), None, stages, None))
+
+    def _count_groups(self, match: Mapping, group: Mapping) -> list[dict] | None:
+        """``{$group: {_id: "$field", n: {$sum: 1}}}`` after an exact match, in SQL."""
+        key, sums = group.get("_id"), {k: v for k, v in group.items() if k != "_id"}
+        if not (isinstance(key, str) and key.startswith("$") and query.valid_path(key[1:])
+                and all(isinstance(v, Mapping) and list(v) == ["$sum"] and
+                        isinstance(v["$sum"], int) and not isinstance(v["$sum"], bool)
+                        for v in sums.values())):
+            return None
+        where, params, exact = query.translate(match, self._store.indexed_fields(self.name))
+        if not exact:
+            return None
+        path = key[1:]
+        with self._store.reading() as con:
+            rows = con.execute(
+                f"SELECT json_type(doc, '$.{path}'), json_extract(doc, '$.{path}'), count(*) "
+                f"FROM {self._table} WHERE {where} GROUP BY 1, 2", params).fetchall() \
+                if self._store.has_table(self.name, con) else []
+        counts: dict[str, list] = {}
+        for kind, value, n in rows:  # missing and null are one group, as in MongoDB
+            value = query.sql_result(kind, value) if kind and kind != "null" else None
+            counts.setdefault(encode(value), [value, 0])[1] += n
+        return [{"_id": value, **{k: v["$sum"] * n for k, v in sums.items()}}
+                for value, n in counts.values()]
 
     # --- writing (inside one transaction on ``con``) --------------------------
     def _insert(self, con: sqlite3.Connection, doc: dict) -> Any:
