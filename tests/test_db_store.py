@@ -162,3 +162,9 @@ def test_store_is_sqlite_in_wal_mode_with_expression_indexes(tmp_path):
         "EXPLAIN QUERY PLAN SELECT doc FROM c WHERE "
         "ifnull(json_extract(doc, '$.source_id'), x'00') = ?", ("x",)))
     assert "USING INDEX" in plan
+
+
+def test_store_of_the_previous_engine_is_refused_not_read_as_empty(tmp_path):
+    (tmp_path / "store" / "t").mkdir(parents=True)  # litemongo kept a folder per database
+    with pytest.raises(EmbeddedStoreError, match=r"store/t .*litemongo.*new embedded_path"):
+        get_client(path=tmp_path / "store")["t"]["c"].count_documents({})
