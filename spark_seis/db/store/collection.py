@@ -218,7 +218,7 @@ class Collection:
         where, params, exact = query.translate(flt, self._store.indexed_fields(self.name))
         if not exact:
             return None
-        cols = ", ".join(f"json_type(doc, '$.{f}'), json_extract(doc, '$.{f}')" for f in fields)
+        cols = ", ".join(f"doc -> '$.{f}'" for f in fields)  # JSON text: one parse per field
         return self._projected_pages(where, params, fields, cols)
 
     def _projected_pages(self, where: str, params: list, fields: list[str],
@@ -231,8 +231,8 @@ class Collection:
                     f"ORDER BY rid LIMIT {PAGE}", [after, *params]).fetchall() \
                     if self._store.has_table(self.name, con) else []
             for row in rows:
-                yield {f: query.sql_result(row[1 + 2 * i], row[2 + 2 * i])
-                       for i, f in enumerate(fields) if row[1 + 2 * i] is not None}
+                yield {f: decode(row[1 + i]) for i, f in enumerate(fields)
+                       if row[1 + i] is not None}
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
