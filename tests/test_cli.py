@@ -57,7 +57,7 @@ def test_demo_runs_ingest_run_inspect_plot_on_bundled_data(spark, tmp_path, caps
     station_png = work / "figures" / "2018p130600" / "i01s00" / "NZ.BFZ.png"
     assert station_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # the same project through the CLI: a resumed run finds nothing new to do
+    # the same project through the CLI: a resumed run finds nothing new to do (exit 3)
     code = cli.main(["run", str(project / "conf" / "job.yaml"), "--resume", "--quiet"])
     out = capsys.readouterr().out
-    assert code == 0 and "0 stations of 0 events" in out and "1 skipped" in out
+    assert code == 3 and "nothing new to do for i01s00: all 1 station(s) already done" in out

@@ -18,7 +18,8 @@ def find_job_config(given: str | None) -> Path:
     if not path.exists():
         if given:
             raise UserError(f"job configuration {path} does not exist",
-                            "check the path given to --config")
+                            "check the path; give it as --config PATH (or, for run, as "
+                            "its first argument)")
         raise UserError(f"no {DEFAULT_JOB} in {Path.cwd()}",
                         "run 'spark-seis init DIR' and cd into DIR, or pass --config PATH")
     return path
@@ -33,7 +34,15 @@ def load_job(given: str | None, overrides: dict[str, Any] | None = None):
     try:
         return JobConfig.load(path, overrides)
     except ConfigError as exc:
-        raise UserError(str(exc), f"edit {path}") from exc
+        where = getattr(exc, "path", None) or _file_in(str(exc)) or path
+        raise UserError(str(exc), f"edit {where}") from exc
+
+
+def _file_in(message: str) -> str | None:
+    """'conf/misfit.yaml:3:7: ...' -> 'conf/misfit.yaml' (YAML errors name their file)."""
+    head = message.split(": ", 1)[0]
+    name = head.split(":", 1)[0]
+    return name if name.endswith((".yaml", ".yml", ".conf")) else None
 
 
 def open_database(job, must_exist: bool = False):
@@ -61,10 +70,21 @@ def open_database(job, must_exist: bool = False):
         raise
     except Exception as exc:  # noqa: BLE001 - pymongo raises many kinds for this
         where = mask_uri(uri) if uri else resolved["embedded_path"]
-        raise UserError(f"cannot reach the database at {where}: {type(exc).__name__}: "
-                        f"{mask_uri(str(exc)).splitlines()[0] if str(exc) else ''}",
-                        "start MongoDB or fix database.mongo_uri / SPARK_SEIS_MONGO_URI; "
-                        "leave mongo_uri null for the embedded store") from exc
+        text = mask_uri(str(exc)).splitlines()[0] if str(exc) else ""
+        from spark_seis.db.embedded import EmbeddedStoreError
+
+        if uri:
+            hint = ("start MongoDB or fix database.mongo_uri / SPARK_SEIS_MONGO_URI; "
+                    "leave mongo_uri null for the embedded store")
+        elif isinstance(exc, EmbeddedStoreError):
+            hint = None  # it names the file, the cause and the fix
+        elif any(t in text.lower() for t in ("full", "no space", "quota")):
+            hint = f"free space on the disk holding {where}"
+        else:  # the embedded store is a folder: no server to start
+            hint = f"check that {where} is a writable folder of this project's database"
+        verb = "reach" if uri else "open"
+        raise UserError(f"cannot {verb} the database at {where}: {type(exc).__name__}: {text}",
+                        hint) from exc
 
 
 class Progress:

@@ -5,6 +5,8 @@ database) inside one project folder, exactly as a user would by hand.
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -24,8 +26,21 @@ def _cli(argv: list[str]) -> None:
     dispatch(argv)
 
 
-def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -> int:
+def prepare_project(project: Path) -> Path:
+    """The demo project's conf/job.yaml: created on the first demo, kept afterwards
+    (the demo's last line invites the user to edit it; a rerun must not undo that)."""
     from .init_cmd import init_project
+
+    job = project / "conf" / "job.yaml"
+    if job.exists():
+        print(f"using the existing configuration in {project / 'conf'} "
+              "(delete that folder to start from the defaults)", flush=True)
+    else:
+        init_project(project, force=True)
+    return job
+
+
+def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -> int:
     from .run import run_job
 
     data = BUNDLED_DATA
@@ -37,8 +52,7 @@ def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -
                         "run the demo from a full checkout of the repository")
     started = time.time()
     project = Path(workdir)
-    init_project(project, force=True)
-    job = project / "conf" / "job.yaml"
+    job = prepare_project(project)
     _step(f"ingest: event {EVENT}, NZ.BFZ StationXML, observed MiniSEED, SPECFEM synthetics")
     _cli(["ingest", "-c", str(job), "--no-progress", str(needed[0]), str(needed[1]),
           str(needed[2])])
@@ -48,10 +62,10 @@ def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -
     _step(f"run: misfit job on Spark {master}")
     owns_session = spark is None
     if owns_session:
-        from spark_seis.engine.session import get_spark_session
+        from .common import load_job
+        from .run import start_spark
 
-        spark = get_spark_session(master=master, app_name="spark_seis-demo")
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = start_spark(load_job(str(job)), master, None)
     try:
         summary = run_job(job, spark=spark)
     finally:
@@ -74,4 +88,9 @@ def run_demo(workdir: str, master: str, stop_session: bool = True, spark=None) -
     print(f"  misfit tables:          {tables}/")
     print(f"  figures:                {figures}/")
     print(f"  configuration to edit:  {project / 'conf'}/")
+    bindir = Path(sys.argv[0]).resolve().parent if sys.argv and sys.argv[0] else None
+    if bindir is not None and (bindir / "spark-seis").exists() and \
+            str(bindir) not in os.environ.get("PATH", "").split(os.pathsep):
+        print(f"next: export PATH=\"{bindir}:$PATH\"  (then 'spark-seis --help'; README: "
+              "Using spark-seis)")
     return 0 if summary.ok == summary.stations and summary.stations else 1

@@ -1,6 +1,7 @@
 """`spark-seis ingest PATH...`: QuakeML, StationXML, waveforms into the database."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .common import Progress, load_job, open_database
@@ -8,13 +9,18 @@ from .errors import UserError
 
 
 def run_ingest(args) -> int:
-    from spark_seis.workflow.ingest import IngestOptions, ingest_paths
-
+    """0 when every input of a known kind was stored (or already there), 1 when some
+    were skipped (listed) or the disk/database filled up (one line: file and cause),
+    2 when nothing at all could be ingested."""
     job = load_job(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before touching the database
         raise UserError(f"{missing[0]} does not exist", "check the path to ingest")
     db = open_database(job)
+    if not args.no_progress:  # the imports below take seconds on a busy machine
+        print(f"ingest: reading {', '.join(args.paths)}...", file=sys.stderr, flush=True)
+    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
+
     options = IngestOptions(observed_tag=job.observed_tag,
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
                             tag=args.tag, event=args.event,
@@ -22,11 +28,29 @@ def run_ingest(args) -> int:
                             asdf_tags=args.asdf_tag or None,
                             cut=tuple(args.cut) if args.cut else None)
     progress = Progress("ingest", enabled=not args.no_progress)
-    summary = ingest_paths(db, args.paths, options, progress=progress)
+    try:
+        summary, stopped = ingest_paths(db, args.paths, options, progress=progress), None
+    except IngestStopped as exc:
+        summary, stopped = exc.summary, exc
     progress.close()
     print(f"ingest into database {db.name!r} (samples below {db.storage_root}); "
           f"data_tag observed={options.tag or options.observed_tag!r}, "
           f"synthetic={options.tag or options.synthetic_tag!r}")
     for line in summary.lines():
         print(line)
+    if stopped is not None:
+        print(f"spark-seis: error: {stopped} (free space or fix the database, then run the "
+              f"same ingest again: what was stored is kept and not added twice)",
+              file=sys.stderr)
+        return 1
+    if summary.total_added == 0 and not sum(summary.existing.values()):
+        raise UserError(f"nothing ingested from {', '.join(args.paths)}: no QuakeML, "
+                        "StationXML or waveform could be used",
+                        "see the skipped files above; waveforms need their event "
+                        "(QuakeML first, or --event)" if summary.skipped else
+                        "the paths hold no files")
+    if summary.not_stored:
+        print(f"spark-seis: {summary.not_stored} input(s) not stored: see 'skipped' above",
+              file=sys.stderr)
+        return 1
     return 0

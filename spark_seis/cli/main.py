@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Seismic misfit and bulk processing on Spark (MsPASS-style database, "
                     "Pyatoa-style ASDF output).")
     parser.add_argument("--verbose", "-v", action="store_true",
-                        help="show full tracebacks on errors")
+                        help="show full tracebacks on errors and the JVM's messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the pipeline on the bundled NZ data")
@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--no-summary", action="store_true", help="station figures only")
     plot.add_argument("--no-progress", action="store_true", help="no progress bar")
     plot.set_defaults(handler=_cmd_plot)
+
+    from .repack_cmd import add_repack_parser
+
+    add_repack_parser(sub)
     return parser
 
 
@@ -161,6 +165,21 @@ def dispatch(argv: Sequence[str]) -> int:
     if code:
         raise UserError(f"'spark-seis {' '.join(argv[:1])}' failed (exit {code})")
     return code
+
+
+#: errors raised inside Spark tasks that the user can act on: (class name, exit code)
+_TASK_ERRORS = {"OutputBusyError": 4}
+
+
+def _task_error(exc: BaseException) -> tuple[str, int] | None:
+    """The one line of a known error raised in a Spark task (PythonException text)."""
+    text = str(exc)
+    for line in reversed(text.splitlines()):
+        name, sep, message = line.strip().partition(": ")
+        short = name.rsplit(".", 1)[-1]
+        if sep and short in _TASK_ERRORS:
+            return message.strip(), _TASK_ERRORS[short]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,13 +193,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, NotImplementedError, FileNotFoundError, ValueError) as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"spark-seis: error: {exc}", file=sys.stderr)
+        print(f"spark-seis: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except Exception as exc:  # system errors: still one line unless --verbose
         if args.verbose:
             traceback.print_exc()
-        else:
-            print(f"spark-seis: unexpected {type(exc).__name__}: {exc} "
+        known = _task_error(exc)
+        if known:
+            print(f"spark-seis: error: {known[0]}", file=sys.stderr)
+            return known[1]
+        if not args.verbose:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            print(f"spark-seis: unexpected {type(exc).__name__}: {first} "
                   "(rerun with --verbose for the traceback)", file=sys.stderr)
         return 1
 

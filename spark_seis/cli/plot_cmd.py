@@ -58,7 +58,9 @@ def plot_asdf_stations(asdf_file: str | Path, out_dir: str | Path, aux_path: str
                          if mgr.st_obs.select(component=c) or mgr.st_syn.select(component=c)]
                 figures.append(plot_station(
                     mgr.st_obs, mgr.st_syn, windows, adjsrcs, out_dir / f"{code}.png",
-                    comps or None, title, mgr.time_offset_sec))
+                    comps or None, title, mgr.time_offset_sec,
+                    unit_output=mgr.config.unit_output,
+                    adj_src_type=mgr.config.adj_src_type))
             except Exception as exc:  # noqa: BLE001 - one bad station never stops the rest
                 problems.append((code, f"{type(exc).__name__}: {exc}"))
             finally:
@@ -67,6 +69,24 @@ def plot_asdf_stations(asdf_file: str | Path, out_dir: str | Path, aux_path: str
     finally:
         del ds
     return figures, problems
+
+
+def check_station_known(db, code: str) -> None:
+    """--station NET.STA must name a station of the database; else say the closest."""
+    import difflib
+
+    known = set()
+    for coll in ("site", "channel", db.wf_collection):
+        for d in db.db[coll].find({}, {"net": 1, "sta": 1}):
+            known.add(f"{d.get('net', '')}.{d.get('sta', '')}")
+    if code in known:
+        return
+    close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5)
+    hint = (f"closest known: {', '.join(close)}" if close else
+            f"the database has {len(known)} station(s)"
+            + (f", e.g. {', '.join(sorted(known)[:3])}" if known else ""))
+    raise UserError(f"--station {code}: no such station in the database ({hint})",
+                    "give --station as NET.STA of an ingested station")
 
 
 def station_coordinates(db):
@@ -102,10 +122,13 @@ def source_coordinates(db, events: set[str] | None = None):
 def run_plot(args) -> int:
     from spark_seis.processing.config import format_iter, format_step
     from spark_seis.workflow.inspector import Inspector
+    from spark_seis.workflow.plot import misfit_unit
     from spark_seis.workflow.summary_plots import (plot_event_misfits, plot_station_map,
                                                    plot_window_histogram)
 
     job = load_job(args.config)
+    if args.station:
+        check_station_known(open_database(job, must_exist=True), args.station)
     out = Path(args.out) if args.out else job.work_dir / "figures"
     iteration = args.iteration if args.iteration is not None else job.misfit.iteration
     step = args.step if args.step is not None else job.misfit.step_count
@@ -133,10 +156,15 @@ def run_plot(args) -> int:
         db = open_database(job, must_exist=True)
         inspector = Inspector(db, event=args.event, station=args.station)
         if inspector.empty:
-            problems.append(("summary", "no misfit documents in the database "
-                                        "(run 'spark-seis run' first)"))
+            narrowed = " and ".join(f"{k} {v}" for k, v in (("event", args.event),
+                                                            ("station", args.station)) if v)
+            problems.append(("summary", f"no misfit documents for {narrowed}" if narrowed
+                             else "no misfit documents in the database "
+                                  "(run 'spark-seis run' first)"))
         else:
-            written.append(plot_event_misfits(inspector, out / "misfit_per_event.png"))
+            written.append(plot_event_misfits(
+                inspector, out / "misfit_per_event.png",
+                misfit_unit(job.misfit.adj_src_type, job.misfit.unit_output)))
             written.append(plot_window_histogram(inspector, out / "window_counts.png"))
         events = set(inspector.stations["event"].astype(str)) if not inspector.empty else None
         stations = station_coordinates(db)
@@ -144,7 +172,8 @@ def run_plot(args) -> int:
             stations = stations[(stations["net"] + "." + stations["sta"]) == args.station]
         written.append(plot_station_map(
             stations, out / "station_map.png", source_coordinates(db, events),
-            inspector.stations if not inspector.empty else None))
+            inspector.stations if not inspector.empty else None,
+            misfit_unit(job.misfit.adj_src_type, job.misfit.unit_output)))
     for path in written:
         print(f"wrote {path}")
     for what, why in problems:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
-from . import sample_io
+from . import safe_names, sample_io
+from .documents import derived_id
 from .epochs import duplicate_epoch_query
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class IngestReport:
     duplicates: int = 0
     skipped: list[str] = field(default_factory=list)
     ids: list[ObjectId] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done that a user should know
 
 
 def _read(kind: str, reader: Any, source: Any) -> Any:
@@ -51,16 +54,24 @@ def _epoch(t: Any, default: float) -> float:
 
 
 def save_catalog(db: "Database", catalog: "Catalog | str | os.PathLike") -> IngestReport:
-    """Events -> ``source`` documents, upserted on ``event_id`` (rerun-safe)."""
+    """Events -> ``source`` documents, one per full resource id (rerun-safe).
+
+    ``smi:agencyA/1001`` and ``smi:agencyB/1001`` are two events. Each gets a
+    short ``event_id`` (the last segment of its resource id, as a safe file
+    stem) when no other event holds it, else the longer ``agencyB_1001``;
+    ``report.notes`` says so. The document ``_id`` is derived from that name,
+    so two processes saving the same or clashing events at once cannot both
+    take it (the primary key decides, on MongoDB and on the embedded store).
+    """
     from obspy import Catalog, read_events
 
     cat = catalog if isinstance(catalog, Catalog) else _read("QuakeML", read_events, catalog)
     report = IngestReport()
     for i, event in enumerate(cat):
         origin = event.preferred_origin() or (event.origins[0] if event.origins else None)
-        event_id = str(event.resource_id).split("/")[-1] or str(event.resource_id)
+        rid = str(event.resource_id)
         if origin is None or origin.latitude is None or origin.longitude is None:
-            report.skipped.append(f"event {i} ({event.resource_id}): no origin with lat/lon")
+            report.skipped.append(f"event {i} ({rid}): no origin with lat/lon")
             continue
         magnitude = event.preferred_magnitude() or (
             event.magnitudes[0] if event.magnitudes else None)
@@ -68,15 +79,57 @@ def save_catalog(db: "Database", catalog: "Catalog | str | os.PathLike") -> Inge
         Catalog(events=[event]).write(buf, format="QUAKEML")
         doc = {"lat": float(origin.latitude), "lon": float(origin.longitude),
                "depth": None if origin.depth is None else float(origin.depth) / 1000.0,
-               "time": float(origin.time.timestamp), "event_id": event_id,
+               "time": float(origin.time.timestamp), "resource_id": rid,
                "magnitude": None if magnitude is None else float(magnitude.mag),
                "magnitude_type": None if magnitude is None else magnitude.magnitude_type,
                "quakeml": buf.getvalue().decode("utf-8")}
-        res = db.db["source"].find_one_and_update(
-            {"event_id": event_id}, {"$set": doc}, upsert=True, return_document=True)
-        report.saved += 1
-        report.ids.append(res["_id"] if res else db.db["source"].find_one({"event_id": event_id})["_id"])
+        try:
+            _save_source(db.db["source"], rid, doc, report)
+        except safe_names.UnsafeNameError as exc:
+            report.skipped.append(f"event {i} ({rid}): {exc}")
     return report
+
+
+def _save_source(coll: Any, rid: str, doc: dict, report: IngestReport) -> None:
+    """Upsert one event under its resource id; a new event claims a unique event_id."""
+    found = coll.find_one({"resource_id": rid}, {"_id": 1, "event_id": 1})
+    if found is not None:
+        coll.update_one({"_id": found["_id"]}, {"$set": doc})
+        report.duplicates += 1
+        report.ids.append(found["_id"])
+        return
+    short = safe_names.resource_id_short_name(rid)
+    longer = safe_names.resource_id_long_name(rid)
+    for name in dict.fromkeys([short, longer, safe_names.safe_file_stem(f"{longer}-{rid}")]):
+        holder = coll.find_one({"event_id": name}, {"_id": 1, "resource_id": 1})
+        if holder is not None and holder.get("resource_id") is None:
+            # saved before resource ids were kept (that version keyed on the short name)
+            coll.update_one({"_id": holder["_id"]}, {"$set": {**doc, "event_id": name}})
+            report.duplicates += 1
+            report.ids.append(holder["_id"])
+            return
+        if holder is not None:
+            continue  # another event's name
+        source_id = derived_id("source", name)
+        try:
+            coll.insert_one({"_id": source_id, **doc, "event_id": name})
+        except DuplicateKeyError:  # another process took the name a moment ago
+            holder = coll.find_one({"_id": source_id}, {"resource_id": 1})
+            if holder is None or holder.get("resource_id") != rid:
+                continue
+            coll.update_one({"_id": source_id}, {"$set": doc})
+            report.duplicates += 1
+            report.ids.append(source_id)
+            return
+        report.saved += 1
+        report.ids.append(source_id)
+        if name != short:
+            report.notes.append(f"event {rid}: named {name!r} because {short!r} is the "
+                                f"name of another event (resource ids differ)")
+        elif short != rid.rstrip("/").split("/")[-1]:
+            report.notes.append(f"event {rid}: named {name!r} (a safe file name)")
+        return
+    raise safe_names.UnsafeNameError(f"no free event name for {rid}")
 
 
 def _channel_stationxml(inv: "Inventory", net: Any, sta: Any, cha: Any) -> str:
@@ -106,6 +159,12 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
     site, chan = IngestReport(), IngestReport()
     for net in inv:
         for sta in net:
+            try:
+                safe_names.check_seed_code("network", net.code)
+                safe_names.check_seed_code("station", sta.code)
+            except safe_names.UnsafeNameError as exc:
+                site.skipped.append(f"station {net.code}.{sta.code}: {exc}")
+                continue
             sta_t0 = _epoch(sta.start_date, 0.0)
             sta_t1 = _epoch(sta.end_date, FAR_FUTURE)
             locs = sorted({c.location_code for c in sta.channels}) or [""]
@@ -117,8 +176,7 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
                     continue
                 doc = {**key, "lat": float(sta.latitude), "lon": float(sta.longitude),
                        "elev": float(sta.elevation) / 1000.0}
-                site.ids.append(db.db["site"].insert_one(doc).inserted_id)
-                site.saved += 1
+                _upsert_new(db.db["site"], key, doc, site)
             for cha in sta.channels:
                 name = f"{net.code}.{sta.code}.{cha.location_code}.{cha.code}"
                 key = {"net": net.code, "sta": sta.code, "loc": cha.location_code,
@@ -128,6 +186,8 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
                     chan.duplicates += 1
                     continue
                 try:
+                    safe_names.check_seed_code("location", cha.location_code, empty_ok=True)
+                    safe_names.check_seed_code("channel", cha.code)
                     doc = {**key, "lat": float(cha.latitude), "lon": float(cha.longitude),
                            "elev": float(cha.elevation) / 1000.0,
                            "edepth": float(cha.depth or 0.0) / 1000.0,
@@ -137,9 +197,28 @@ def save_inventory(db: "Database", inventory: "Inventory | str | os.PathLike") -
                 except (TypeError, ValueError) as exc:
                     chan.skipped.append(f"channel {name}: {type(exc).__name__}: {exc}")
                     continue
-                chan.ids.append(db.db["channel"].insert_one(doc).inserted_id)
-                chan.saved += 1
+                _upsert_new(db.db["channel"], key, doc, chan)
     return {"site": site, "channel": chan}
+
+
+def _upsert_new(coll: Any, key: dict, doc: dict, report: IngestReport) -> None:
+    """Insert ``doc`` unless a document with ``key`` exists: one atomic upsert.
+
+    The find before it is only a fast path; another process may insert the same
+    station between the two, which is then counted as a duplicate instead of
+    ending the whole file (a unique index backs ``key``).
+    """
+    try:
+        rest = {k: v for k, v in doc.items() if k not in key}  # the key comes from the filter
+        res = coll.update_one(key, {"$setOnInsert": rest}, upsert=True)
+    except DuplicateKeyError:  # MongoDB: two upserts of one key at the same moment
+        report.duplicates += 1
+        return
+    if res.upserted_id is None:
+        report.duplicates += 1
+    else:
+        report.saved += 1
+        report.ids.append(res.upserted_id)
 
 
 def channel_response(channel_doc: dict) -> Any:
@@ -164,8 +243,27 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
 
     The file stays as it is: documents hold dir/dfile relative to the storage root,
     foff/nbytes of the records and ``format: mseed``. Links site/channel ids when
-    a matching channel epoch exists.
+    a matching channel epoch exists. (``spark_seis.workflow.ingest`` uses
+    :func:`scan_mseed` instead, to give each trace its identity before saving.)
     """
+    runs, report = scan_mseed(db, path)
+    for doc, _data in runs:
+        if data_tag is not None:
+            doc["data_tag"] = data_tag
+        key = {"dir": doc["dir"], "dfile": doc["dfile"], "foff": doc["foff"]}
+        existing = db.db["wf_TimeSeries"].find_one(key)
+        if existing is not None:
+            report.duplicates += 1
+            report.ids.append(existing["_id"])
+            continue
+        report.ids.append(db.db["wf_TimeSeries"].insert_one(doc).inserted_id)
+        report.saved += 1
+    return report
+
+
+def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict, Any]], IngestReport]:
+    """wf documents (not saved) and decoded samples of each run of records in a
+    MiniSEED file below the storage root; unreadable runs are in ``report.skipped``."""
     from obspy import read
     from obspy.io.mseed.util import get_record_information
 
@@ -201,9 +299,9 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
             else:
                 runs.append({"seed": seed, "foff": offset, "nbytes": info["record_length"]})
             offset += info["record_length"]
+    out: list[tuple[dict, Any]] = []
     for run in runs:
-        fh_bytes = full.open("rb")
-        with fh_bytes:
+        with full.open("rb") as fh_bytes:
             fh_bytes.seek(run["foff"])
             try:
                 data, dt, t0 = sample_io.mseed_to_array(fh_bytes.read(run["nbytes"]),
@@ -216,8 +314,6 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
                "delta": dt, "sampling_rate": 1.0 / dt, "starttime": t0,
                "time_standard": "UTC", "storage_mode": "file", "format": sample_io.MSEED,
                "dir": dir_, "dfile": dfile, "foff": run["foff"], "nbytes": run["nbytes"]}
-        if data_tag is not None:
-            doc["data_tag"] = data_tag
         epoch = {"starttime": {"$lte": t0}, "endtime": {"$gte": t0}}
         ch = db.db["channel"].find_one({"net": net, "sta": sta, "loc": loc, "chan": cha, **epoch})
         if ch is not None:
@@ -225,12 +321,5 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
         si = db.db["site"].find_one({"net": net, "sta": sta, "loc": loc, **epoch})
         if si is not None:
             doc["site_id"] = si["_id"]
-        key = {"dir": dir_, "dfile": dfile, "foff": run["foff"]}
-        existing = db.db["wf_TimeSeries"].find_one(key)
-        if existing is not None:
-            report.duplicates += 1
-            report.ids.append(existing["_id"])
-            continue
-        report.ids.append(db.db["wf_TimeSeries"].insert_one(doc).inserted_id)
-        report.saved += 1
-    return report
+        out.append((doc, data))
+    return out, report

@@ -73,9 +73,21 @@ def load_lookups(database: Any, collections: Iterable[str],
 
 
 def event_name(doc: Mapping[str, Any]) -> str:
-    """Human event id used in file names (e.g. 2018p130600)."""
+    """Human event id used in file names (e.g. 2018p130600), always a safe file stem.
+
+    Ingest stores a safe, unique ``event_id``; a document written otherwise (an
+    older database, another tool) is sanitized here, so ``smi:x/../../escaped/``
+    can never become ``../../escaped.h5`` (see :mod:`spark_seis.db.safe_names`).
+    """
+    from .safe_names import UnsafeNameError, resource_id_short_name, safe_file_stem
+
     for key in ("event_id", "evid", "name"):
         if doc.get(key):
-            return str(doc[key])
-    rid = str(doc.get("resource_id") or doc.get("_id"))
-    return rid.rstrip("/").split("/")[-1].split("=")[-1]
+            try:
+                return safe_file_stem(doc[key])
+            except UnsafeNameError:
+                continue
+    try:
+        return resource_id_short_name(doc.get("resource_id") or doc.get("_id"))
+    except UnsafeNameError:
+        return safe_file_stem(f"event_{doc.get('_id')}")

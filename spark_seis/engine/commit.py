@@ -53,17 +53,32 @@ def output_lock(final: Path, wait: bool = False) -> Iterator[None]:
     """
     lock_file = final.with_name(f".{final.name}.lock")
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            os.close(fd)
             raise OutputBusyError(
                 f"{final} is being written by another process; "
                 "two jobs must not write the same event at once") from None
+        # the previous holder removes the file on release: lock the one that is there
+        if _same_file(fd, lock_file):
+            break
+        os.close(fd)
+    try:
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock_file.unlink()  # while holding it: no 0-byte lock files left behind
         os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 class OutputBusyError(RuntimeError):

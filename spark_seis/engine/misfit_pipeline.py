@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from spark_seis.core.errorlog import ErrorLog
+from spark_seis.db.safe_names import inside
 from spark_seis.engine import output_docs
 from spark_seis.engine.commit import atomic_output, task_attempt_tag
 from spark_seis.engine.normalization import NormalizationTables
@@ -116,7 +117,7 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     if options.specfem_dir and result.adjoint_sources:
         # per-station files, each renamed into place: written here, on every core
         specfem.write_adjoint_sources(
-            Path(options.specfem_dir) / tables.event_name(task.event_id) / config.eval_tag,
+            inside(options.specfem_dir, tables.event_name(task.event_id), config.eval_tag),
             result.adjoint_sources, result.time_offset_sec)
     if counters is not None:
         counters.processed.add(1)
@@ -152,7 +153,7 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
-    final = Path(options.output_dir) / f"{name}.h5"
+    final = inside(options.output_dir, f"{name}.h5")  # name is a safe stem; never leave the folder
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []
     with atomic_output(final) as staging:

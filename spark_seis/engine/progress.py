@@ -1,7 +1,8 @@
 """Driver-side progress: stage task counts and processed/dead/total data.
 
 Executors count through Spark accumulators; a daemon thread on the driver
-prints a line whenever the numbers change, so long jobs are never silent.
+prints a line every ``interval`` seconds (2 s), so a long job is never silent
+even while no station finishes.
 """
 from __future__ import annotations
 
@@ -41,12 +42,11 @@ class ProgressReporter:
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_state = ""
         self._started = clock()
         self.lines: list[str] = []
 
     def _state(self) -> str:
-        """Counts and stage progress: a line is printed only when this changes."""
+        """Counts and stage progress of the running stages."""
         tracker = self._sc.statusTracker()
         stages = []
         for stage_id in tracker.getActiveStageIds():
@@ -59,12 +59,9 @@ class ProgressReporter:
                 + (f" | {'; '.join(stages)}" if stages else ""))
 
     def report(self) -> None:
-        state = self._state()
-        if state != self._last_state:
-            text = f"[{self._label}] {self._clock() - self._started:6.1f}s {state}"
-            print(text, file=self._stream, flush=True)
-            self.lines.append(text)
-        self._last_state = state
+        text = f"[{self._label}] {self._clock() - self._started:6.1f}s {self._state()}"
+        print(text, file=self._stream, flush=True)
+        self.lines.append(text)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -52,4 +52,15 @@ def get_spark_session(
         settings.setdefault("spark.master", "local[*]")
     for key, value in settings.items():
         builder = builder.config(key, value)
+    _check_master(settings.get("spark.master"))
     return builder.getOrCreate()
+
+
+def _check_master(master: str | None) -> None:
+    """Before a new SparkContext: an unreachable master is a clear error, not a minute of retries."""
+    from pyspark import SparkContext
+
+    from .cluster import check_master_reachable, submitted_master
+
+    if SparkContext._active_spark_context is None:
+        check_master_reachable(master or submitted_master())

@@ -220,10 +220,14 @@ def read_windows(ds, network: str, station: str, path: str
         return {}
     node = _aux_node(ds, WINDOWS, path)
     found: dict[str, list[tuple[int, dict]]] = {}
+    prefix = f"{network}_{station}_"
     for name in node.list():
-        net, sta, comp, idx = name.split("_")
-        if (net, sta) != (network, station):
+        # NET_STA_<comp>_<i>; codes may hold '_' themselves: match this station's
+        # prefix and split the rest from the right
+        rest = name[len(prefix):].split("_") if name.startswith(prefix) else []
+        if len(rest) != 2 or not rest[1].isdigit():
             continue
+        comp, idx = rest
         params = {k: _unattr(v) for k, v in node[name].parameters.items()
                   if not k.startswith("phase_arrival_")}
         arrivals = params.get("phase_arrivals")
@@ -275,8 +279,10 @@ def read_adjoint_sources(ds, network: str, station: str, path: str
         return {}
     node = _aux_node(ds, ADJSRCS, path)
     out = {}
+    prefix = f"{network}_{station}_"
     for name in node.list():
-        if not name.startswith(f"{network}_{station}_"):
+        # NET_STA_<BXc>: only this station's, not those of a station "STA_X"
+        if not name.startswith(prefix) or "_" in name[len(prefix):]:
             continue
         rec = node[name]
         params = {k: _unattr(v) for k, v in rec.parameters.items()}

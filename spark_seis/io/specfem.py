@@ -26,6 +26,11 @@ def read_semd(path: str | os.PathLike, origintime: UTCDateTime | None = None
     if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2:
         raise ValueError(f"{path}: expected two columns (time, amplitude)")
     times, data = arr[:, 0], np.ascontiguousarray(arr[:, 1])
+    steps = np.diff(times)
+    if not np.all(steps > 0):
+        row = int(np.argmax(~(steps > 0))) + 2
+        raise ValueError(f"{path}: time column does not increase at row {row} "
+                         f"({float(times[row - 2])} then {float(times[row - 1])})")
     dt = float(np.round((times[-1] - times[0]) / (len(times) - 1), 10))
     t0 = float(times[0])
     origin = origintime if origintime is not None else UTCDateTime(0)

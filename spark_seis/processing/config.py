@@ -189,7 +189,7 @@ class Config:
                       f"unknown preset; known: {sorted(PYFLEX_PRESETS)}")
         if not isinstance(self.pyflex_parameters, dict):
             raise bad("pyflex_parameters", "must be a mapping")
-        known = _pyflex_keys()
+        known = _pyflex_keys() if self.pyflex_parameters else set()  # pyflex: seconds
         for k in self.pyflex_parameters:
             if k not in known:
                 raise ConfigError(f"Config key 'pyflex_parameters.{k}': not a "

@@ -34,8 +34,16 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def plot_event_misfits(inspector: "Inspector", save: str | Path) -> Path:
-    """Event misfit per evaluation: one line per event across iterations/steps."""
+def _integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_event_misfits(inspector: "Inspector", save: str | Path,
+                       misfit_unit: str | None = None) -> Path:
+    """Event misfit per evaluation: one line per event across iterations/steps,
+    and the evaluation misfit (mean of the events) drawn with its own markers."""
     events = inspector.event_table()
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
@@ -44,11 +52,16 @@ def plot_event_misfits(inspector: "Inspector", save: str | Path) -> Path:
     for name, g in events.groupby("event", sort=True):
         ax.plot([x[str(t)] for t in g["eval_tag"]], g["misfit"], "o-", label=str(name))
     evals = inspector.evaluation_table()
+    # markers too: with one evaluation a dashed line alone would draw nothing
     ax.plot([x[str(t)] for t in evals["eval_tag"]], evals["misfit"], "k--", lw=2,
-            label="mean (evaluation misfit)")
+            marker="D", markersize=9, markerfacecolor="none", markeredgewidth=1.5,
+            label="mean of the events (evaluation misfit)")
     ax.set_xticks(range(len(tags)), tags)
+    if len(tags) == 1:
+        ax.set_xlim(-1, 1)
     ax.set_xlabel("evaluation (iteration/step)")
-    ax.set_ylabel("misfit  sum / (2 nwin)")
+    unit = f" [{misfit_unit}]" if misfit_unit else ""
+    ax.set_ylabel(f"event misfit{unit}  = Σ station misfit / (2 nwin)")
     ax.set_title("Event misfit per evaluation")
     if len(events["event"].unique()) <= 15:
         ax.legend(fontsize=8)
@@ -70,14 +83,29 @@ def plot_window_histogram(inspector: "Inspector", save: str | Path) -> Path:
         ax.legend(fontsize=8)
     ax.set_xlabel("windows per station")
     ax.set_ylabel("stations")
+    _integer_ticks(ax.xaxis)  # counts: no 0.5 window, no 0.2 station
+    _integer_ticks(ax.yaxis)
     ax.set_title(f"Window counts ({int(nwin.sum())} windows, {len(st)} station evaluations)")
     fig.tight_layout()
     return _save(fig, save)
 
 
+def map_aspect(stations: pd.DataFrame, sources: pd.DataFrame | None = None) -> float:
+    """y/x scale of a longitude/latitude plot with equal distances east and north
+    at the mean latitude (equirectangular): 1 / cos(latitude)."""
+    import math
+
+    lats = list(stations["lat"]) if len(stations) else []
+    if sources is not None and len(sources):
+        lats += list(sources["lat"])
+    mean = sum(lats) / len(lats) if lats else 0.0
+    return 1.0 / max(math.cos(math.radians(mean)), 0.05)
+
+
 def plot_station_map(stations: pd.DataFrame, save: str | Path,
                      sources: pd.DataFrame | None = None,
-                     misfit: pd.DataFrame | None = None) -> Path:
+                     misfit: pd.DataFrame | None = None,
+                     misfit_unit: str | None = None) -> Path:
     """Stations (lon/lat from site/channel documents) and events; no map tiles.
 
     ``stations``: columns net, sta, lat, lon; ``sources``: event, lat, lon;
@@ -96,7 +124,8 @@ def plot_station_map(stations: pd.DataFrame, save: str | Path,
                         cmap="viridis" if colour is not None else None,
                         edgecolors="k", label="stations", zorder=3)
         if colour is not None:
-            fig.colorbar(sc, ax=ax, label="station misfit")
+            fig.colorbar(sc, ax=ax, label="station misfit"
+                         + (f" [{misfit_unit}]" if misfit_unit else ""))
         for n, s, lo, la in zip(stations["net"], stations["sta"], stations["lon"], stations["lat"]):
             ax.annotate(f"{n}.{s}", (lo, la), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
@@ -109,9 +138,10 @@ def plot_station_map(stations: pd.DataFrame, save: str | Path,
     if not len(stations) and (sources is None or not len(sources)):
         ax.text(0.5, 0.5, "no coordinates in site/channel/source", transform=ax.transAxes,
                 ha="center")
-    ax.set_xlabel("longitude [deg]")
-    ax.set_ylabel("latitude [deg]")
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("longitude [°]")
+    ax.set_ylabel("latitude [°]")
+    ax.set_aspect(map_aspect(stations, sources), adjustable="datalim")
+    ax.margins(0.15)  # symbols and names clear of the frame
     ax.grid(True, lw=0.3)
     ax.legend(fontsize=8, loc="best")
     ax.set_title("Stations and events")

@@ -10,18 +10,22 @@ starttime`` (epoch s), ``source_id`` (the ``_id`` of its ``source`` document)
 and ``data_tag`` (``observed`` for data, the Config's synthetic tag such as
 ``synthetic_i01s00`` for synthetics, or an explicit ``tag``).
 
-Idempotence: each trace has a deterministic key ``ingest_key`` =
-``NET.STA.LOC.CHA|starttime in ms|data_tag|source_id``; a trace whose key is
-already in ``wf_TimeSeries`` is not saved again (ingesting twice adds nothing).
-Malformed files are skipped and named in the summary; they never abort an ingest.
+Identity: each trace has a deterministic key ``ingest_key`` =
+``NET.STA.LOC.CHA|starttime in ms|data_tag|source_id`` and a document ``_id``
+derived from it (so concurrent ingests cannot duplicate it); its ``npts`` and
+``sample_sha1`` tell copies apart: ingesting twice adds nothing, a longer copy
+replaces a truncated one, a different copy is reported naming both files
+(:mod:`.identity`). Events are keyed on their full resource id. Malformed files
+are skipped and named in the summary; they never abort an ingest. A full disk or
+database stops it with :class:`IngestStopped` (file and cause).
 """
-from .common import IngestSummary, ingest_key
+from .common import IngestStopped, IngestSummary, ingest_key
 from .discover import classify, collect_files
 from .driver import IngestOptions, ingest_paths
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
 from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
 
-__all__ = ["IngestOptions", "IngestSummary", "Sources", "classify", "collect_files",
-           "ingest_asdf", "ingest_cut", "ingest_key", "ingest_mseed", "ingest_paths",
+__all__ = ["IngestOptions", "IngestStopped", "IngestSummary", "Sources", "classify",
+           "collect_files", "ingest_asdf", "ingest_cut", "ingest_key", "ingest_mseed", "ingest_paths",
            "ingest_quakeml", "ingest_sac", "ingest_semd", "ingest_stationxml"]

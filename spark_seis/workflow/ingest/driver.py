@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from spark_seis.db.safe_names import check_tag
+
 from .common import (DEFAULT_WINDOW_MINUTES, KIND_ASDF, KIND_MSEED, KIND_QUAKEML, KIND_SAC,
-                     KIND_SEMD, KIND_STATIONXML, OBSERVED, IngestSummary, _ensure_key_index,
-                     _reason)
+                     KIND_SEMD, KIND_STATIONXML, OBSERVED, IngestStopped, IngestSummary,
+                     StoringError, _ensure_key_index, _reason, storage_failure)
 from .discover import collect_files
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
@@ -30,13 +32,20 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
                  progress: Callable[[int, int, str], None] | None = None) -> IngestSummary:
     """Everything below ``paths``: QuakeML, then StationXML, then waveforms.
 
-    ``progress(done, total, label)`` is called after each file.
+    ``progress(done, total, label)`` is called after each file. A bad file is
+    skipped and named; a full disk or database (or a database gone) raises
+    :class:`IngestStopped` naming the file and the cause, since every later file
+    would fail the same way.
     """
     options = options or IngestOptions()
+    observed = check_tag(options.tag or options.observed_tag, "observed tag")
+    synthetic = check_tag(options.tag or options.synthetic_tag, "synthetic tag")
+    paths = list(paths)
+    roots = [Path(p).absolute() for p in paths]
     summary = IngestSummary()
     found, unusable = collect_files(paths)
     for what, why in unusable:
-        summary.skip(what, why)
+        summary.ignore(what, why)
     _ensure_key_index(db)
     total = sum(len(v) for v in found.values())
     done = 0
@@ -47,17 +56,23 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
         if progress:
             progress(done, total, label)
 
+    def failed(what: object, exc: BaseException) -> None:
+        if isinstance(exc, StoringError) and exc.__cause__ is not None:
+            what, exc = exc.what, exc.__cause__
+        cause = storage_failure(exc)
+        if cause is not None:
+            raise IngestStopped(what, cause, summary) from exc
+        summary.skip(what, _reason(exc))
+
     for kind, handler in ((KIND_QUAKEML, ingest_quakeml), (KIND_STATIONXML, ingest_stationxml)):
         for path in found[kind]:
             try:
                 handler(db, path, summary)
                 summary.files[kind] += 1
             except Exception as exc:  # noqa: BLE001 - a bad file never aborts the ingest
-                summary.skip(path, _reason(exc))
+                failed(path, exc)
             tick(path.name)
     sources = Sources(db)
-    observed = options.tag or options.observed_tag
-    synthetic = options.tag or options.synthetic_tag
     for kind, handler in ((KIND_MSEED, ingest_mseed), (KIND_SAC, ingest_sac)):
         for path in found[kind]:
             try:
@@ -70,14 +85,15 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
                             event=options.event, window_minutes=options.window_minutes)
                 summary.files[kind] += 1
             except Exception as exc:  # noqa: BLE001
-                summary.skip(path, _reason(exc))
+                failed(path, exc)
             tick(path.name)
     if found[KIND_SEMD]:
         try:
             ingest_semd(db, found[KIND_SEMD], summary, sources, data_tag=synthetic,
-                        event=options.event, progress=lambda label: tick(Path(label).name))
+                        event=options.event, roots=roots,
+                        progress=lambda label: tick(Path(label).name))
         except Exception as exc:  # noqa: BLE001
-            summary.skip("SPECFEM synthetics", _reason(exc))
+            failed("SPECFEM synthetics", exc)
     for path in found[KIND_ASDF]:
         try:
             ingest_asdf(db, path, summary, sources, tags=options.asdf_tags,
@@ -85,6 +101,6 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
                         window_minutes=options.window_minutes)
             summary.files[KIND_ASDF] += 1
         except Exception as exc:  # noqa: BLE001
-            summary.skip(path, _reason(exc))
+            failed(path, exc)
         tick(path.name)
     return summary

@@ -7,11 +7,14 @@ from .common import IngestSummary
 
 
 def ingest_quakeml(db, path: str | os.PathLike, summary: IngestSummary) -> None:
-    before = db.db["source"].count_documents({})
-    report = db.save_catalog(str(path))
-    added = db.db["source"].count_documents({}) - before
-    summary.added["source"] += added
-    summary.existing["source"] += max(0, report.saved - added)
+    add_catalog_report(summary, path, db.save_catalog(str(path)))
+
+
+def add_catalog_report(summary: IngestSummary, path: str | os.PathLike, report) -> None:
+    """save_catalog's counts, skips and notes (e.g. an event renamed) into the summary."""
+    summary.added["source"] += report.saved
+    summary.existing["source"] += report.duplicates
+    summary.notes.extend(f"{path}: {note}" for note in report.notes)
     for reason in report.skipped:
         summary.skip(path, reason)
 
@@ -24,5 +27,3 @@ def ingest_stationxml(db, path: str | os.PathLike, summary: IngestSummary) -> No
         for reason in report.skipped:
             summary.skip(path, reason)
 
-
-# ----------------------------------------------------------- MiniSEED

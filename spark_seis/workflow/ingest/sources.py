@@ -1,7 +1,9 @@
 """Which event a waveform belongs to."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any, Sequence
 
 
 class Sources:
@@ -13,12 +15,17 @@ class Sources:
 
     def refresh(self) -> None:
         self.docs = [d for d in self.db.db["source"].find({}, {"quakeml": 0})]
+        self._names: dict[str, list[dict]] = {}  # event_id / resource-id tail -> sources
+        for d in self.docs:
+            for name in {d.get("event_id"), _short(d.get("resource_id"))} - {None, ""}:
+                self._names.setdefault(str(name), []).append(d)
+        self._folder_answers: dict[tuple, tuple[dict | None, str]] = {}
 
     def by_event(self, event: str) -> dict | None:
         from bson import ObjectId
 
         for d in self.docs:
-            if str(d.get("event_id")) == str(event) or str(d["_id"]) == str(event):
+            if str(event) in (str(d.get("event_id")), str(d["_id"]), str(d.get("resource_id"))):
                 return d
         if ObjectId.is_valid(str(event)):
             return self.db.db["source"].find_one({"_id": ObjectId(str(event))}, {"quakeml": 0})
@@ -43,11 +50,68 @@ class Sources:
                 and start <= float(d["time"]) <= end]
         return sorted(hits, key=lambda d: float(d["time"]))
 
-    def for_path(self, path: Path) -> dict | None:
-        """A source whose event id appears in the file's path (e.g. synthetics_2018p130600/)."""
-        text = str(path)
-        hits = [d for d in self.docs if d.get("event_id") and str(d["event_id"]) in text]
-        return hits[0] if len(hits) == 1 else None
+    def for_synthetics(self, path: Path, roots: Sequence[Path] = ()) -> tuple[dict | None, str]:
+        """The event a synthetic's path names, else the only event; or None and why.
+
+        Folders are read from the file upwards; the first that names something
+        decides: a known event id (``synthetics_2018p130600/``), or a token that
+        looks like an event id (6+ characters, 4+ digits, not an iteration/step tag
+        like ``i01s00``) of an event that is not in the database, which skips the
+        file. Above the ingest root only known ids count. Only when no folder
+        names anything does a database with a single event take the file.
+        """
+        path = Path(path).absolute()
+        root = next((r for r in roots if r == path or r in path.parents), None)
+        cache_key = (path.parent, root, root == path)
+        if cache_key not in self._folder_answers:  # files of one folder share the answer
+            self._folder_answers[cache_key] = self._event_of_folder(path, root)
+        return self._folder_answers[cache_key]
+
+    def _event_of_folder(self, path: Path, root: Path | None) -> tuple[dict | None, str]:
+        scoped = set()
+        if root == path:  # a file given by name: its own folder counts
+            scoped = {path.parent}
+        elif root is not None:
+            scoped = {root, *[p for p in path.parents if root in p.parents]}
+        for folder in path.parents:
+            part = folder.name
+            known = {id(d): d for name, docs in self._names.items() if _names(part, name)
+                     for d in docs}
+            if len(known) == 1:
+                return next(iter(known.values())), ""
+            if len(known) > 1:
+                ids = ", ".join(sorted(str(d.get("event_id")) for d in known.values()))
+                return None, (f"folder {part!r} names several events ({ids}): "
+                              f"pass --event EVENT_ID")
+            if folder in scoped:
+                unknown = [t for t in re.split(r"[^A-Za-z0-9]+", part) if _event_like(t)]
+                if unknown:
+                    return None, (f"folder {part!r} names event {unknown[0]!r}, which is not "
+                                  f"in the source collection: ingest its QuakeML first, or "
+                                  f"pass --event EVENT_ID")
+        if len(self.docs) == 1:
+            return self.docs[0], ""
+        if self.docs:
+            return None, ("cannot tell which event these synthetics belong to: no folder "
+                          "names one; pass --event EVENT_ID")
+        return None, "no source in the database: ingest the QuakeML first or pass --event"
+
+
+def _short(resource_id: Any) -> str | None:
+    if not resource_id:
+        return None
+    parts = [p for p in re.split(r"[/=?&#]", str(resource_id)) if p.strip(". ")]
+    return parts[-1] if parts else None
+
+
+def _names(folder: str, name: str) -> bool:
+    """``name`` appears in ``folder`` as a whole token (not inside a longer id)."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", folder) is not None
+
+
+def _event_like(token: str) -> bool:
+    return (len(token) >= 6 and sum(c.isdigit() for c in token) >= 4
+            and re.fullmatch(r"[iI]\d+[sS]\d+", token) is None)
 
 
 def _source_for(sources: Sources, event: str | None, start: float, end: float,

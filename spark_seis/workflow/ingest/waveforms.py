@@ -1,4 +1,9 @@
-"""Waveforms: MiniSEED (indexed in place), SAC, SPECFEM, ASDF, cut windows (binary)."""
+"""Waveforms: MiniSEED (indexed in place), SAC, SPECFEM, ASDF, cut windows (binary).
+
+Every trace goes through :func:`identity.store_candidates`: one document per
+identity, a longer copy replaces a truncated one, a different copy is reported
+naming both files, and concurrent ingests cannot duplicate a trace.
+"""
 from __future__ import annotations
 
 import filecmp
@@ -8,9 +13,13 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
+from spark_seis.db.safe_names import UnsafeNameError, check_seed_code, check_tag
+
 from .common import (BINARY_DIR, DEFAULT_WINDOW_MINUTES, KIND_SEMD, MSEED_DIR, OBSERVED, WF,
-                     IngestSummary,
-                     _event_name, _key_of_doc, _known, ingest_key)
+                     IngestSummary, StoringError, _event_name, _reason, ingest_key)
+from .identity import Candidate, sample_digest, store_candidates, wf_id_of
 from .sources import Sources, _source_for
 
 
@@ -22,30 +31,56 @@ def _sha1(path: Path) -> str:
     return h.hexdigest()
 
 
-def _copy_into_storage(db, path: Path) -> Path:
-    """Copy into <storage_root>/mseed/; an identical file already there is reused."""
+def _copy_into_storage(db, path: Path, digest: str) -> Path:
+    """Copy into <storage_root>/mseed/; an identical file already there is reused.
+
+    A different file of the same name gets ``<stem>.<sha1[:10]><suffix>``. The copy
+    is linked into place only where nothing is (``os.link`` fails on an existing
+    name), so a concurrent ingest of another file of that name cannot overwrite
+    it; a failed copy (disk full) leaves no temporary file.
+    """
     target_dir = Path(db.storage_root) / MSEED_DIR
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / path.name
-    if path.resolve() == target.resolve():
-        return target
-    if target.exists():
+    plain = target_dir / path.name
+    if path.resolve() == plain.resolve():
+        return plain
+    for target in (plain, target_dir / f"{path.stem}.{digest[:10]}{path.suffix}"):
+        if not target.exists():
+            tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+            try:
+                try:
+                    shutil.copyfile(path, tmp)
+                except OSError as exc:  # say where it was going, not only what was read
+                    raise OSError(exc.errno, exc.strerror, str(target)) from exc
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    pass  # someone else put a file there meanwhile: compare below
+                except OSError:  # no hard links on this filesystem
+                    if not target.exists():
+                        os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
         if filecmp.cmp(path, target, shallow=False):
             return target
-        target = target_dir / f"{path.stem}.{_sha1(path)[:10]}{path.suffix}"
-        if target.exists() and filecmp.cmp(path, target, shallow=False):
-            return target
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    shutil.copyfile(path, tmp)
-    os.replace(tmp, target)
-    return target
+    raise OSError(f"cannot copy {path} into {target_dir}: {target.name} exists with other "
+                  f"content")
+
+
+def _check_codes(net: str, sta: str, loc: str, chan: str) -> None:
+    check_seed_code("network", net)
+    check_seed_code("station", sta)
+    check_seed_code("location", loc, empty_ok=True)
+    check_seed_code("channel", chan)
 
 
 def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
                  data_tag: str = OBSERVED, event: str | None = None,
                  window_minutes: float = DEFAULT_WINDOW_MINUTES) -> None:
-    """Copy into the storage root, index with ``db.index_mseed``, set source_id and key."""
+    """Copy into the storage root, index each run of records, store each by identity."""
     from obspy import read
+
+    from spark_seis.db.ingest import scan_mseed
 
     path = Path(path)
     try:
@@ -62,6 +97,12 @@ def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: S
         first.setdefault(tr.id, tr)
     source_of: dict[str, dict] = {}
     for seed_id, tr in first.items():
+        try:
+            _check_codes(tr.stats.network, tr.stats.station, tr.stats.location,
+                         tr.stats.channel)
+        except UnsafeNameError as exc:
+            summary.skip(f"{path} [{seed_id}]", str(exc))
+            continue
         src, why = _source_for(sources, event, float(tr.stats.starttime.timestamp),
                                float(tr.stats.endtime.timestamp), window_minutes)
         if src is None:
@@ -70,40 +111,48 @@ def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: S
         source_of[seed_id] = src
     if not source_of:
         return
-    keys = {sid: ingest_key(tr.stats.network, tr.stats.station, tr.stats.location,
-                            tr.stats.channel, tr.stats.starttime.timestamp, data_tag,
-                            source_of[sid]["_id"])
-            for sid, tr in first.items() if sid in source_of}
-    if all(_known(db, k) for k in keys.values()):
+    digest = _sha1(path)
+    keys = [ingest_key(tr.stats.network, tr.stats.station, tr.stats.location,
+                       tr.stats.channel, tr.stats.starttime.timestamp, data_tag,
+                       source_of[sid]["_id"])
+            for sid, tr in first.items() if sid in source_of]
+    if all(_stored_from_same_file(db, k, digest) for k in keys):  # fast path: a rerun
         summary.existing[WF] += len(keys)
         return
-    target = _copy_into_storage(db, path)
-    report = db.index_mseed(target, data_tag=data_tag)
+    target = _copy_into_storage(db, path, digest)
+    runs, report = scan_mseed(db, target)
     for reason in report.skipped:
         summary.skip(path, reason)
-    for wf_id in report.ids:
-        doc = db.db[WF].find_one({"_id": wf_id})
+    cands = []
+    for doc, data in runs:
         seed_id = f"{doc['net']}.{doc['sta']}.{doc['loc']}.{doc['chan']}"
+        if seed_id in first and seed_id not in source_of:
+            continue  # skipped above, with its reason
         src = source_of.get(seed_id)
-        if src is None:
+        if src is None:  # a channel the header read did not list
+            try:
+                _check_codes(doc["net"], doc["sta"], doc["loc"], doc["chan"])
+            except UnsafeNameError as exc:
+                summary.skip(f"{path} [{seed_id}]", str(exc))
+                continue
             src, why = _source_for(sources, event, doc["starttime"],
                                    doc["starttime"] + doc["delta"] * (doc["npts"] - 1),
                                    window_minutes)
-        if src is None:  # indexed but cannot be used: remove again, say why
-            db.db[WF].delete_one({"_id": wf_id, "source_id": {"$exists": False}})
-            summary.skip(f"{path} [{seed_id}]", why)
-            continue
-        if doc.get("ingest_key") and doc.get("source_id") is not None:
-            summary.existing[WF] += 1
-            continue
-        key = _key_of_doc({**doc, "source_id": src["_id"], "data_tag": data_tag})
-        if _known(db, key):  # same trace already ingested from another file
-            db.db[WF].delete_one({"_id": wf_id})
-            summary.existing[WF] += 1
-            continue
-        db.db[WF].update_one({"_id": wf_id}, {"$set": {
-            "source_id": src["_id"], "data_tag": data_tag, "ingest_key": key}})
-        summary.added[WF] += 1
+            if src is None:
+                summary.skip(f"{path} [{seed_id}]", why)
+                continue
+        key = ingest_key(doc["net"], doc["sta"], doc["loc"], doc["chan"], doc["starttime"],
+                         data_tag, src["_id"])
+        doc.update({"_id": wf_id_of(key), "source_id": src["_id"], "data_tag": data_tag,
+                    "ingest_key": key, "sample_sha1": sample_digest(data),
+                    "file_sha1": digest, "ingest_file": str(path.absolute())})
+        cands.append(Candidate(doc, data, f"{path} [{seed_id}]"))
+    store_candidates(db, cands, summary)
+
+
+def _stored_from_same_file(db, key: str, digest: str) -> bool:
+    doc = db.db[WF].find_one({"ingest_key": key}, {"file_sha1": 1})
+    return doc is not None and doc.get("file_sha1") == digest
 
 
 def ingest_cut(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
@@ -148,7 +197,7 @@ def ingest_cut(db, path: str | os.PathLike, summary: IngestSummary, sources: Sou
             if hasattr(piece.data, "mask") and piece.data.mask.any():
                 summary.skip(f"{path} [{tr.id} @ {_event_name(src)}]", "gap inside the window")
                 continue
-            _save_traces(db, [piece], src, data_tag, summary, str(path))
+            _save_traces(db, [(piece, str(path))], src, data_tag, summary)
 
 
 def _station_links(db, net: str, sta: str, loc: str, chan: str, t0: float) -> dict:
@@ -165,52 +214,67 @@ def _station_links(db, net: str, sta: str, loc: str, chan: str, t0: float) -> di
     return links
 
 
-def _save_traces(db, traces: Sequence[Any], src: dict, data_tag: str,
-                 summary: IngestSummary, label: str, extra: dict | None = None) -> None:
-    """ObsPy traces -> one binary file per event and tag, keys checked first."""
-    from spark_seis.core.ensemble import TimeSeriesEnsemble
+def _save_traces(db, items: Sequence[tuple[Any, str]], src: dict, data_tag: str,
+                 summary: IngestSummary) -> set[str]:
+    """(ObsPy trace, file it came from) pairs -> one binary file per event and tag.
+
+    Each trace is checked on its own (codes, samples, sample interval), so one bad
+    file is skipped by name and the others are stored. Returns the files skipped.
+    """
     from spark_seis.core.timeseries import TimeSeries
+    from spark_seis.db.documents import object_to_documents
 
-    members = []
-    for tr in traces:
+    failed: set[str] = set()
+    cands = []
+    for tr, label in items:
         st = tr.stats
-        key = ingest_key(st.network, st.station, st.location, st.channel,
-                         st.starttime.timestamp, data_tag, src["_id"])
-        if _known(db, key) or key in {m["ingest_key"] for m in members}:
-            summary.existing[WF] += 1
+        where = f"{label} [{tr.id}]"
+        try:
+            _check_codes(st.network, st.station, st.location, st.channel)
+            data = np.ascontiguousarray(tr.data, dtype=np.float64)
+            if data.size < 1 or not np.all(np.isfinite(data)):
+                raise ValueError("empty or non-finite samples")
+            key = ingest_key(st.network, st.station, st.location, st.channel,
+                             st.starttime.timestamp, data_tag, src["_id"])
+            links = _station_links(db, st.network, st.station, st.location, st.channel,
+                                   float(st.starttime.timestamp))
+            extra = ({"time_offset": float(st.time_offset)}
+                     if getattr(st, "time_offset", None) is not None else {})
+            ts = TimeSeries(data, dt=float(st.delta), t0=float(st.starttime.timestamp),
+                            metadata={"net": st.network, "sta": st.station, "loc": st.location,
+                                      "chan": st.channel, "source_id": src["_id"],
+                                      "ingest_key": key, **links, **extra})
+            bundle = object_to_documents(ts, schema=db.schema, data_tag=data_tag,
+                                         wf_id=wf_id_of(key))
+        except (ValueError, TypeError, UnsafeNameError) as exc:
+            summary.skip(where, _reason(exc))
+            failed.add(label)
             continue
-        import numpy as np
-
-        data = np.asarray(tr.data, dtype=np.float64)
-        if data.size < 1 or not np.all(np.isfinite(data)):
-            summary.skip(f"{label} [{tr.id}]", "empty or non-finite samples")
+        if bundle.wf_doc is None:  # killed by the save rules: say why
+            summary.skip(where, "; ".join(e.message for e in ts.elog) or "not savable")
+            failed.add(label)
             continue
-        links = _station_links(db, st.network, st.station, st.location, st.channel,
-                               float(st.starttime.timestamp))
-        members.append(TimeSeries(
-            np.ascontiguousarray(data), dt=float(st.delta), t0=float(st.starttime.timestamp),
-            metadata={"net": st.network, "sta": st.station, "loc": st.location,
-                      "chan": st.channel, "source_id": src["_id"], "ingest_key": key,
-                      **links, **(extra or {})}))
-    if not members:
-        return
-    ens = TimeSeriesEnsemble(members)
-    db.save_ensemble_data_binary_file(ens, dir=f"{BINARY_DIR}/{data_tag}",
-                                      dfile=f"{_event_name(src)}.bin", data_tag=data_tag)
-    summary.added[WF] += len(members)
+        bundle.wf_doc.update({"sample_sha1": sample_digest(data), "ingest_file": label})
+        cands.append(Candidate(bundle.wf_doc, data, where, payload=bundle.samples))
+    store_candidates(db, cands, summary,
+                     location=(f"{BINARY_DIR}/{data_tag}", f"{_event_name(src)}.bin"))
+    return failed
 
 
 def _save_each_with_its_event(db, traces: Sequence[Any], sources: Sources, event: str | None,
                               window_minutes: float, data_tag: str, summary: IngestSummary,
                               where: str, label: str = "") -> None:
     """Save each trace under the event it belongs to; skip (named) those with none."""
+    by_source: dict[Any, tuple[dict, list]] = {}
     for tr in traces:
         src, why = _source_for(sources, event, tr.stats.starttime.timestamp,
                                tr.stats.endtime.timestamp, window_minutes)
         if src is None:
             summary.skip(f"{where} [{tr.id}{' ' + label if label else ''}]", why)
             continue
-        _save_traces(db, [tr], src, data_tag, summary, where)
+        by_source.setdefault(src["_id"], (src, []))[1].append((tr, where))
+    for src, items in by_source.values():
+        _save_traces(db, items, src, data_tag, summary)
 
 
 def ingest_sac(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
@@ -229,12 +293,15 @@ def ingest_sac(db, path: str | os.PathLike, summary: IngestSummary, sources: Sou
 
 
 def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sources, *,
-                data_tag: str, event: str | None = None,
+                data_tag: str, event: str | None = None, roots: Sequence[Path] = (),
                 progress: Callable[[str], None] | None = None) -> None:
     """SPECFEM synthetics: absolute time = origin time of the event + first time value.
 
-    The event comes from ``event``, else from an event id in the file's path,
-    else from the only source in the database. One binary file per event + tag.
+    The event comes from ``event``, else from the folder that names it (see
+    :meth:`Sources.for_synthetics`; ``roots`` are the paths given to ingest), else
+    from the only source in the database. Each file is read and checked on its
+    own: a bad one is skipped by name, the others are stored. One binary file
+    per event + tag.
     """
     from obspy import UTCDateTime
 
@@ -247,24 +314,27 @@ def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sour
         if event is not None:
             src, why = _source_for(sources, event, 0.0, 0.0, 0.0)
         else:
-            src = sources.for_path(path) or (sources.docs[0] if len(sources.docs) == 1 else None)
-            why = ("cannot tell which event these synthetics belong to: pass --event "
-                   "EVENT_ID" if sources.docs else
-                   "no source in the database: ingest the QuakeML first or pass --event")
+            src, why = sources.for_synthetics(path, roots)
         if src is None:
             summary.skip(path, why)
             continue
         try:
             st = read_semd(path, UTCDateTime(float(src["time"])))
+            for tr in st:
+                if not (np.isfinite(tr.stats.delta) and tr.stats.delta > 0):
+                    raise ValueError(f"sample interval {tr.stats.delta} s from the time column")
         except Exception as exc:  # noqa: BLE001
-            summary.skip(path, f"not a SPECFEM two-column trace: {type(exc).__name__}: {exc}")
+            summary.skip(path, f"not a SPECFEM two-column trace: {_reason(exc)}")
             continue
-        summary.files[KIND_SEMD] += 1
-        by_source.setdefault(src["_id"], (src, []))[1].extend(st)
-    for src, traces in by_source.values():
-        _save_traces(db, traces, src, data_tag, summary, f"SPECFEM ({_event_name(src)})",
-                     extra={"time_offset": float(traces[0].stats.time_offset)}
-                     if len({float(t.stats.time_offset) for t in traces}) == 1 else None)
+        by_source.setdefault(src["_id"], (src, []))[1].extend((tr, str(path)) for tr in st)
+    for src, items in by_source.values():
+        labels = sorted({label for _tr, label in items})
+        try:
+            failed = _save_traces(db, items, src, data_tag, summary)
+        except Exception as exc:  # noqa: BLE001 - name what was being stored, then re-raise
+            raise StoringError(f"{len(labels)} SPECFEM file(s) of event {_event_name(src)} "
+                               f"({labels[0]}{', ...' if len(labels) > 1 else ''})") from exc
+        summary.files[KIND_SEMD] += len(set(labels) - failed)
 
 
 def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
@@ -290,14 +360,15 @@ def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: So
         summary.skip(path, f"not readable as ASDF: {type(exc).__name__}: {exc}")
         return
     try:
-        if len(ds.events):
-            before = db.db["source"].count_documents({})
-            db.save_catalog(ds.events)
-            summary.added["source"] += db.db["source"].count_documents({}) - before
-            sources.refresh()
         file_event = event
-        if file_event is None and len(ds.events) == 1:
-            file_event = str(ds.events[0].resource_id).split("/")[-1]
+        if len(ds.events):
+            from .metadata import add_catalog_report
+
+            report = db.save_catalog(ds.events)
+            add_catalog_report(summary, path, report)
+            sources.refresh()
+            if file_event is None and len(ds.events) == 1 and len(report.ids) == 1:
+                file_event = str(report.ids[0])
         for name in ds.waveforms.list():
             acc = ds.waveforms[name]
             if "StationXML" in acc.list():
@@ -305,10 +376,17 @@ def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: So
                 for coll, report in out.items():
                     summary.added[coll] += report.saved
                     summary.existing[coll] += report.duplicates
+                    for reason in report.skipped:
+                        summary.skip(f"{path} [{name}]", reason)
             for tag in acc.get_waveform_tags():
                 if tags and tag not in tags:
                     continue
                 stored_tag = data_tag or (tag_map or {}).get(tag, tag)
+                try:
+                    check_tag(stored_tag, "waveform tag")
+                except UnsafeNameError as exc:
+                    summary.skip(f"{path} [{name}/{tag}]", str(exc))
+                    continue
                 try:
                     st = acc[tag]
                 except Exception as exc:  # noqa: BLE001
