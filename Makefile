@@ -2,7 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+PYATOA_VENV ?= .venv-pyatoa
+
+.PHONY: demo test bench clean pyatoa-env
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -10,7 +12,13 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 demo: $(VENV)/.installed
 	PYSPARK_PYTHON=$(abspath $(PY)) $(VENV)/bin/spark-seis demo --workdir demo_output
 
-test: $(VENV)/.installed
+# Pyatoa 0.4.2 in its own numpy<2 venv, for tests/test_interop_pyatoa.py only
+# (never a runtime dependency); idempotent, instant once built.
+pyatoa-env: $(VENV)/.installed
+	OURS_PYTHON=$(abspath $(PY)) bash scripts/pyatoa_env.sh $(abspath $(PYATOA_VENV))
+
+test: $(VENV)/.installed pyatoa-env
+	SPARK_SEIS_PYATOA_PYTHON=$(abspath $(PYATOA_VENV))/bin/python \
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -q
 
 bench: $(VENV)/.installed

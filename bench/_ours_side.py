@@ -10,6 +10,11 @@ call pays what a never-seen station would; only the TauP model stays loaded
 (once per worker process, by design).
 --tt warm keeps the cache (the same source-receiver path again, e.g. a re-run
 of one station with new synthetics, or stations on a shared distance grid).
+--tt event: a never-seen station of an event of --event-stations stations:
+per-station caches cleared as in cold, the event's TauP tables
+(traveltimes.event_table, built once per event per worker) kept; the time to
+build them, measured in this process, is added to each station divided by
+--event-stations.
 """
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--n", type=int, default=10)
-    ap.add_argument("--tt", choices=("cold", "warm"), default="cold")
+    ap.add_argument("--tt", choices=("cold", "warm", "event"), default="cold")
+    ap.add_argument("--event-stations", type=int, default=100)
     ap.add_argument("--profile", default=None)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -47,6 +53,8 @@ def main(argv=None) -> int:
     config = Config(event_id="2018p130600", min_period=10, max_period=100)
 
     keep = {"taup_model"}  # loaded once per worker process, by design
+    if args.tt == "event":
+        keep.add("event_table")  # once per event per worker, by design
     # plain-dict caches keyed by station/channel (lru_caches are found by themselves)
     dict_caches = {"spark_seis.processing.preprocess": ["_EVALRESP"]}
 
@@ -61,9 +69,23 @@ def main(argv=None) -> int:
                 getattr(mod, attr, {}).clear()
 
     def one():
-        if args.tt == "cold":
+        if args.tt in ("cold", "event"):
             clear_station_caches()
         return process_station(st_obs, st_syn, inv, event, config)
+
+    table_build_s = 0.0
+    if args.tt == "event":
+        from spark_seis.processing import traveltimes
+        from spark_seis.processing.preprocess import event_origin
+
+        depth_km = float(event_origin(event).depth) / 1000.0
+        builds = []
+        for _ in range(3):
+            traveltimes.event_table.cache_clear()
+            t = time.perf_counter()
+            traveltimes.event_table(config.pyflex_config().earth_model, depth_km)
+            builds.append(time.perf_counter() - t)
+        table_build_s = statistics.median(builds)
 
     t0 = time.perf_counter()
     res = one()
@@ -76,6 +98,8 @@ def main(argv=None) -> int:
     from _profile_summary import timed_runs
 
     results, times, profile = timed_runs(one, args.n, args.profile)
+    per_station_table = table_build_s / args.event_stations if args.tt == "event" else 0.0
+    times = [t + per_station_table for t in times]
     stage_runs = [r.timings for r in results]
     stage_med = {k: statistics.median(s.get(k, 0.0) for s in stage_runs)
                  for k in (stage_runs[0] if stage_runs else {})}
@@ -92,6 +116,7 @@ def main(argv=None) -> int:
                      ("numpy", "obspy", "pyflex", "pyadjoint", "scipy")},
         "python": sys.version.split()[0],
         "import_s": t_import,
+        "event_table_build_s": table_build_s,
         "first_station_s": first,
         "station_s": times,
         "median_station_s": statistics.median(times) if times else None,

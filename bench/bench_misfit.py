@@ -34,14 +34,17 @@ def bounds(doc: dict) -> dict:
 
 
 def run(rounds: int, n: int, pyatoa_py: str | None, write_reference: bool,
-        profile: bool = True) -> dict:
+        profile: bool = True, ours_python: str | None = None) -> dict:
     data = str(nz_data_dir())
-    ours_py = sys.executable
+    ours_py = ours_python or sys.executable
     sides = {
         "ours_cold": [ours_py, str(BENCH / "_ours_side.py"), "--data", data,
                       "--n", str(n), "--tt", "cold"],
         "ours_warm": [ours_py, str(BENCH / "_ours_side.py"), "--data", data,
                       "--n", str(n), "--tt", "warm"],
+        # a never-seen station of a 100-station event (issue 13 item 1)
+        "ours_event100": [ours_py, str(BENCH / "_ours_side.py"), "--data", data,
+                          "--n", str(n), "--tt", "event", "--event-stations", "100"],
     }
     if pyatoa_py:
         sides["pyatoa"] = [pyatoa_py, str(BENCH / "_pyatoa_side.py"), "--data", data,
@@ -73,6 +76,8 @@ def run(rounds: int, n: int, pyatoa_py: str | None, write_reference: bool,
             "min_station_s": min(times),
             "first_station_s": statistics.median(d["first_station_s"] for d in runs[name]),
             "import_s": statistics.median(d["import_s"] for d in runs[name]),
+            "event_table_build_s": statistics.median(d.get("event_table_build_s", 0.0)
+                                                     for d in runs[name]),
             "stations_timed": len(times),
             "stage_median_s": stages,
             "profile_per_station_s": profiles.get(name),
@@ -99,6 +104,7 @@ def run(rounds: int, n: int, pyatoa_py: str | None, write_reference: bool,
         result["ratios"] = {
             "pyatoa/ours_cold": p / result["sides"]["ours_cold"]["median_station_s"],
             "pyatoa/ours_warm": p / result["sides"]["ours_warm"]["median_station_s"],
+            "pyatoa/ours_event100": p / result["sides"]["ours_event100"]["median_station_s"],
         }
     if write_reference and ref:
         write_ref(ref, result)
@@ -175,13 +181,17 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 rounds x 3 stations")
     ap.add_argument("--pyatoa-python", default=None)
     ap.add_argument("--write-reference", action="store_true")
+    ap.add_argument("--ours-python", default=None,
+                    help="interpreter for our side (default: this one)")
+    ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.n = 2, 3
     py = pyatoa_python(args.pyatoa_python)
     if py is None:
         print("Pyatoa venv not found: run bench/setup_env.sh (Pyatoa side skipped)")
-    res = run(args.rounds, args.n, py, args.write_reference)
+    res = run(args.rounds, args.n, py, args.write_reference,
+              profile=not args.no_profile, ours_python=args.ours_python)
     save("misfit", res)
     print(report(res))
     bad = [n for n, c in res["checks"].items()

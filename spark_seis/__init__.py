@@ -12,7 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Config": "spark_seis.processing.config",
+    "Config": "spark_seis.io.config_store",
     "Manager": "spark_seis.workflow.manager",
     "TimeSeries": "spark_seis.core",
     "Seismogram": "spark_seis.core",

@@ -34,6 +34,9 @@ def test_station_component_window_tables(docs):
     assert list(st["station"]) == ["NZ.BFY", "NZ.BFZ"]
     ok = st[st["station"] == "NZ.BFZ"].iloc[0]
     assert ok["status"] == "ok" and ok["nwin"] == 3
+    # Pyatoa's Inspector: station misfit = summed component misfits / nwin
+    assert ok["unscaled_misfit"] == pytest.approx(2.1653, abs=1e-3)
+    assert ok["misfit"] == pytest.approx(2.1653 / 3, abs=1e-3)
     comp = ins.component_table()
     assert list(comp["component"]) == ["E", "N", "Z"]
     assert list(comp["misfit"]) == pytest.approx([0.3221, 1.8432, 0.0], abs=1e-3)

@@ -7,7 +7,7 @@ from _nz_data import NZ, nz_bfz
 from spark_seis.io import asdf_store
 from spark_seis.io.specfem import read_semd
 from spark_seis.processing.station import process_station
-from spark_seis.processing.config import Config
+from spark_seis import Config  # the user-facing Config (Pyatoa dataset API)
 from spark_seis.workflow.manager import Manager, ManagerError
 
 EXPECTED = {"E": (976, 2746), "N": (907, 3011), "Z": (833, 1401)}
@@ -71,6 +71,7 @@ def test_pyadjoint_can_rebuild_stored_adjoint_source(flowed):
     _, ds, mgmt = flowed
     rec = ds.auxiliary_data.AdjointSources.i01.s00.NZ_BFZ_BXN
     params = dict(rec.parameters)
+    params["adjsrc_type"] = params.pop("adj_src_type")  # as Pyatoa's load_adjsrcs does
     params["adjoint_source"] = rec.data[()][:, 1][::-1]
     adj = AdjointSource(**params)
     np.testing.assert_allclose(adj.adjoint_source,

@@ -43,6 +43,16 @@ def run_ingest(args) -> int:
               f"same ingest again: what was stored is kept and not added twice)",
               file=sys.stderr)
         return 1
+    if summary.files.get("asdf"):  # an inversion's history: windows, misfits per evaluation
+        from spark_seis.engine.pyatoa_results import import_results_below
+
+        counts = import_results_below(db, args.paths)
+        if counts.get("evaluations") or counts.get("skipped"):
+            print(f"misfit results from ASDF Configs: {counts.get('evaluations', 0)} "
+                  f"evaluation(s), {counts.get('misfit_windows', 0)} windows, "
+                  f"{counts.get('misfit', 0)} component misfits"
+                  + (f"; {counts['skipped']} skipped (event not in the database)"
+                     if counts.get("skipped") else ""))
     if summary.total_added == 0 and not sum(summary.existing.values()):
         raise UserError(f"nothing ingested from {', '.join(args.paths)}: no QuakeML, "
                         "StationXML or waveform could be used",

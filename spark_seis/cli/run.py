@@ -42,6 +42,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Spark setting (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--fix-windows", default=None, metavar="MODE",
+                        help="re-use stored windows: true (previous evaluation), ITER "
+                             "(within an iteration), ONCE (first evaluation), false; "
+                             "overrides the config's fix_windows")
 
 
 def _spark_conf(pairs: Sequence[str]) -> dict[str, str]:
@@ -139,7 +143,7 @@ def start_spark(job, master: str | None, spark_conf: dict[str, str] | None, *,
 def run_job(config: str | Path | None, *, master: str | None = None, resume: bool = False,
             events: Sequence[str] = (), spark_conf: dict[str, str] | None = None,
             progress: bool = True, spark=None, verbose: bool = False,
-            outcome: dict[str, Any] | None = None):
+            outcome: dict[str, Any] | None = None, fix_windows: bool | str | None = None):
     """Load and check the job, take the project lock, start (or reuse) Spark, run.
 
     Raises NothingToDo (before Spark) when there is nothing new to process.
@@ -149,8 +153,16 @@ def run_job(config: str | Path | None, *, master: str | None = None, resume: boo
 
     outcome = outcome if outcome is not None else {}
     quiet = not progress
-    job = load_job(None if config is None else str(config),
-                   {"events": list(events)} if events else None)
+    overrides: dict[str, Any] = {"events": list(events)} if events else {}
+    if fix_windows is not None:
+        from spark_seis.engine.fixed_windows import parse_mode
+        from spark_seis.processing.config import ConfigError
+
+        try:
+            overrides["fix_windows"] = parse_mode(fix_windows, "--fix-windows")
+        except ConfigError as exc:
+            raise UserError(str(exc), "e.g. --fix-windows true") from None
+    job = load_job(None if config is None else str(config), overrides or None)
     outcome["job"] = job
     _say(f"spark-seis run: {job.source} ({job.misfit.eval_tag}), checking database...", quiet)
     db = open_database(job, must_exist=True)
@@ -220,7 +232,8 @@ def run_command(args: argparse.Namespace) -> int:
                           events=getattr(args, "event", None) or [],
                           spark_conf=_spark_conf(getattr(args, "conf", None) or []),
                           progress=not quiet, verbose=getattr(args, "verbose", False),
-                          outcome=outcome)
+                          outcome=outcome,
+                          fix_windows=getattr(args, "fix_windows", None))
     except NothingToDo as exc:
         print(f"spark-seis: {exc}")
         _report(write_run_summary(outcome.get("job"), "nothing_to_do", EXIT_NOTHING_TO_DO,

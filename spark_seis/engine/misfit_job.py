@@ -62,6 +62,20 @@ def load_tables(db, plan: dict[str, list[StationTask]] | EventPlan) -> Normaliza
     return NormalizationTables(sources=sources, stationxml=stationxml_for(channel_docs))
 
 
+def _attach_fixed_windows(db, job: JobConfig, plan: EventPlan,
+                          options: ExecutorOptions) -> None:
+    """fix_windows: choose the evaluation to re-use and read its windows once."""
+    from spark_seis.engine import fixed_windows as fw
+
+    current = (job.misfit.iteration or 1, job.misfit.step_count or 0)
+    source_ids = sorted(plan.source_ids)
+    chosen = fw.source_evaluation(fw.stored_evaluations(db, source_ids), current,
+                                  job.fix_windows)
+    if chosen is not None:
+        options.fixed_from = fw.eval_label(chosen)
+        options.fixed_windows = fw.load_fixed_windows(db, source_ids, chosen)
+
+
 def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
                    fault: FaultInjection | None = None, progress: bool = True,
                    npartitions: int | None = None) -> JobSummary:
@@ -80,6 +94,8 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         specfem_dir=str(output_dir / "adjoint") if job.specfem_adjoint_sources else None,
         collection=db.wf_collection,
         resume=resume, fault=fault)
+    if job.fix_windows:
+        _attach_fixed_windows(db, job, plan, options)
     total = plan.total
     sc = spark.sparkContext
     counters = Counters.create(sc)

@@ -70,6 +70,10 @@ class ExecutorOptions:
     collection: str = "wf_TimeSeries"  # or wf_Seismogram (three components per datum)
     resume: bool = False
     fault: FaultInjection | None = None
+    # fix_windows: the evaluation ('i01s00') whose stored windows are re-used, and
+    # those windows by 'source_id|NET.STA' (engine.fixed_windows); None = pick
+    fixed_from: str | None = None
+    fixed_windows: dict[str, dict[str, list[dict]]] | None = None
 
 
 def plan_station_tasks(observed: Iterable[dict], synthetic: Iterable[dict],
@@ -107,7 +111,15 @@ def compute_station(task: StationTask, tables: NormalizationTables,
     inv = tables.inventory(net, sta)
     st_obs, st_syn, load_log = load_streams(task.observed, task.synthetic,
                                             options.storage_root, event, options.collection)
-    result = process_station(st_obs, st_syn, inv, event, config)
+    fixed = None
+    if options.fixed_from is not None:
+        fixed = (options.fixed_windows or {}).get(f"{task.event_id}|{task.code}")
+    result = process_station(st_obs, st_syn, inv, event, config, fixed_windows=fixed)
+    if options.fixed_from is not None:
+        result.elog.log("spark_seis.engine.fixed_windows", (
+            f"{task.code}: windows fixed from {options.fixed_from}" if fixed else
+            f"{task.code}: no stored windows at {options.fixed_from}; picked new windows"),
+            "Informational" if fixed else "Complaint")
     if len(load_log):  # the read failure is the root cause: log it first
         merged = ErrorLog(load_log)
         merged.extend(result.elog)
@@ -153,6 +165,8 @@ def write_event(event_id: str, stations: list[tuple[StationTask, Any]],
     config = Config.from_dict(options.config)
     event = tables.event(event_id)
     name = tables.event_name(event_id)
+    if config.event_id is None:  # one Config per event file: name its event (not 'None')
+        config = config.copy(event_id=name)
     final = inside(options.output_dir, f"{name}.h5")  # name is a safe stem; never leave the folder
     summaries: list[StationSummary] = []
     documents: list[dict[str, list[dict]]] = []

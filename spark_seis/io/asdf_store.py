@@ -23,8 +23,6 @@ import numpy as np
 from obspy import Inventory, Stream, UTCDateTime
 from obspy.core.event import Event
 
-from dataclasses import fields
-
 from spark_seis.processing.config import Config
 
 WINDOWS = "MisfitWindows"
@@ -134,53 +132,181 @@ def read_station(ds, code: str, observed_tag: str = "observed",
 
 
 # -------------------------------------------------------------------- Config
-def write_config(ds, config: Config, path: str | None = None) -> None:
-    """Store the Config at Configs/<aux_path>, flattened as Pyatoa does.
+# Keys Pyatoa 0.4.2 stores as they are (``vars(Config)`` minus the pyflex and
+# pyadjoint Config objects, which it flattens to pyflex_config_* and
+# pyadjoint_config_*). Its synthetic-tag override is stored as ``_synthetic_tag``:
+# an attribute named ``synthetic_tag`` makes Pyatoa's Config(ds=, path=) raise.
+PYATOA_CONFIG_KEYS = ("iteration", "step_count", "event_id", "min_period",
+                      "max_period", "rotate_to_rtz", "unit_output", "observed_tag",
+                      "_synthetic_tag", "adj_src_type", "st_obs_type", "st_syn_type",
+                      "win_amp_ratio", "component_list")
+# Our keys Pyatoa does not store, with the value Pyatoa uses when they are absent
+# (Manager.preprocess defaults: no response removal, 2 corners, zero-phase,
+# 5 % taper; ObsPy's 60 dB water level; flow() standardizes to the synthetics).
+PYATOA_ABSENT_DEFAULTS: dict[str, Any] = {
+    "remove_response": False, "filter_corners": 2, "zerophase": True,
+    "taper_percentage": 0.05, "water_level": 60.0, "standardize_to": "syn",
+    "save_to_ds": True, "pyflex_preset": "default",
+}
+_PYFLEX_PREFIX, _PYADJOINT_PREFIX = "pyflex_config_", "pyadjoint_config_"
 
-    Our fields are stored under their names (dicts/lists as JSON, component
-    list as 'ENZ' so Pyatoa iterates it); the resolved pyflex and pyadjoint
-    parameters are added as ``pyflex_config_*`` / ``pyadjoint_config_*``.
-    """
-    path = path or config.aux_path
-    params: dict[str, Any] = {}
-    for f in fields(Config):
-        value = getattr(config, f.name)
-        if f.name == "component_list":
-            value = "".join(value)
-        params[f.name] = _attr(value)
-    params["synthetic_tag"] = config.synthetic_tag
+
+def config_attributes(config: Config) -> dict[str, Any]:
+    """Attributes of the Configs/<path> entry, named and typed as Pyatoa 0.4.2
+    writes them, plus our processing keys (which Pyatoa reads as plain
+    attributes and ignores). Shared by every writer of Configs entries."""
+    attrs: dict[str, Any] = {}
+    for key in PYATOA_CONFIG_KEYS:
+        value = (config.synthetic_tag_override if key == "_synthetic_tag"
+                 else getattr(config, key))
+        if key == "component_list":
+            value = np.array(list(value), dtype=object)  # vlen strings, as Pyatoa
+        attrs[key] = "None" if value is None else value
+    for key in PYATOA_ABSENT_DEFAULTS:
+        attrs[key] = _attr(getattr(config, key))
     if config.pyflex_preset is not None:
         for k, v in vars(config.pyflex_config()).items():
-            params[f"pyflex_config_{k}"] = "" if v is None else _attr(v)
+            attrs[f"{_PYFLEX_PREFIX}{k}"] = "" if v is None else _attr(v)
     if config.adj_src_type is not None:
         for k, v in vars(config.pyadjoint_config()).items():
-            params[f"pyadjoint_config_{k}"] = "" if v is None else _attr(v)
+            attrs[f"{_PYADJOINT_PREFIX}{k}"] = "" if v is None else _attr(v)
+    return attrs
+
+
+def _native(value: Any) -> Any:
+    """An attribute as Pyatoa reads it back: '' and 'None' -> None."""
+    value = _unattr(value)
+    if isinstance(value, str) and value in ("", "None"):
+        return None
+    return value
+
+
+def _changed(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stored.items()
+            if k not in defaults or defaults[k] != v}
+
+
+def config_from_attributes(attrs: dict[str, Any], where: str = "Configs",
+                           notes: list[str] | None = None) -> Config:
+    """Config from a Configs entry written by Pyatoa 0.4.2 or by spark_seis.
+
+    Every pyflex_config_* / pyadjoint_config_* value is kept (as overrides of
+    the defaults); ``_synthetic_tag`` (and our old ``synthetic_tag``) is the
+    synthetic-tag override. Keys Pyatoa never stores take Pyatoa's defaults
+    (``PYATOA_ABSENT_DEFAULTS``, e.g. no response removal) and each one is
+    reported in ``notes`` (the caller puts them in an elog, or they are
+    raised as a warning) — never silently.
+    """
+    import pyadjoint
+    import pyflex
+
+    from spark_seis.processing.config import PYFLEX_PRESETS
+
+    params = {k: _native(v) for k, v in attrs.items()}
+    doc: dict[str, Any] = {}
+    for key in ("iteration", "step_count", "event_id", "min_period", "max_period",
+                "rotate_to_rtz", "unit_output", "observed_tag", "st_obs_type",
+                "st_syn_type", "win_amp_ratio", "component_list"):
+        if params.get(key) is not None:
+            doc[key] = params[key]
+    for key in ("iteration", "step_count"):
+        if key in doc:
+            doc[key] = int(doc[key])
+    if isinstance(doc.get("component_list"), str):
+        doc["component_list"] = list(doc["component_list"])
+    if "rotate_to_rtz" in doc:
+        doc["rotate_to_rtz"] = bool(doc["rotate_to_rtz"])
+    override = params.get("_synthetic_tag")
+    if override is None and params.get("synthetic_tag") is not None:
+        override = params["synthetic_tag"]  # files of spark_seis < 0.2
+    doc["synthetic_tag_override"] = override
+
+    absent = []
+    for key, default in PYATOA_ABSENT_DEFAULTS.items():
+        if key in params:
+            doc[key] = params[key]
+        else:
+            doc[key] = default
+            absent.append(f"{key}={default!r}")
+    for key in ("remove_response", "zerophase", "save_to_ds"):
+        doc[key] = bool(doc[key])
+    doc["filter_corners"] = int(doc["filter_corners"])
+
+    pyflex_stored = {k[len(_PYFLEX_PREFIX):]: v for k, v in params.items()
+                     if k.startswith(_PYFLEX_PREFIX)}
+    preset = doc["pyflex_preset"]
+    if pyflex_stored and preset is not None:
+        base = vars(pyflex.Config(min_period=doc.get("min_period", 10.0),
+                                  max_period=doc.get("max_period", 100.0),
+                                  **PYFLEX_PRESETS.get(preset, {})))
+        pyflex_stored.pop("min_period", None), pyflex_stored.pop("max_period", None)
+        doc["pyflex_parameters"] = _changed(pyflex_stored, base)
+        if preset not in PYFLEX_PRESETS:
+            doc["pyflex_preset"] = "default"
+
+    pyadjoint_stored = {k[len(_PYADJOINT_PREFIX):]: v for k, v in params.items()
+                        if k.startswith(_PYADJOINT_PREFIX)}
+    adj_type = pyadjoint_stored.pop("adjsrc_type", None) or params.get("adj_src_type")
+    doc["adj_src_type"] = adj_type
+    if adj_type is not None and pyadjoint_stored:
+        for k in ("min_period", "max_period", "double_difference"):
+            pyadjoint_stored.pop(k, None)
+        base = vars(pyadjoint.get_config(adjsrc_type=adj_type,
+                                         min_period=doc.get("min_period", 10.0),
+                                         max_period=doc.get("max_period", 100.0)))
+        doc["pyadjoint_parameters"] = _changed(pyadjoint_stored, base)
+    if absent:
+        message = (f"{where}: keys Pyatoa does not store are absent; using Pyatoa's "
+                   f"defaults {', '.join(absent)}")
+        if "remove_response=False" in absent:
+            message += (" (no instrument response removal, as Pyatoa's preprocess: "
+                        "set remove_response: true if the observed data are raw counts)")
+        if notes is None:
+            warnings.warn(message, UserWarning, stacklevel=2)
+        else:
+            notes.append(message)
+    return Config.from_dict(doc)
+
+
+def write_config(ds, config: Config, path: str | None = None) -> None:
+    """Store the Config at Configs/<aux_path> exactly as Pyatoa 0.4.2 does
+    (see ``config_attributes``); an existing entry there is replaced."""
+    path = path or config.aux_path
     _aux_delete(ds, CONFIGS, path)
     ds.add_auxiliary_data(data=np.array([True]), data_type=CONFIGS,
-                          path=path, parameters=params)
+                          path=path, parameters=config_attributes(config))
 
 
-def read_config(ds, path: str = "default") -> Config:
-    """Config exactly as written by ``write_config`` at ``path``."""
-    params = _aux_node(ds, CONFIGS, path).parameters
-    doc: dict[str, Any] = {}
-    for f in fields(Config):
-        if f.name not in params:
-            continue
-        value = _unattr(params[f.name])
-        if f.name in ("pyflex_parameters", "pyadjoint_parameters") and \
-                isinstance(value, str):
-            value = json.loads(value)
-        if f.name == "component_list" and isinstance(value, str):
-            value = list(value)
-        if f.name in ("zerophase", "remove_response", "rotate_to_rtz",
-                      "save_to_ds"):
-            value = bool(value)
-        if f.name in ("iteration", "step_count", "filter_corners") and \
-                value is not None:
-            value = int(value)
-        doc[f.name] = value
-    return Config.from_dict(doc)
+class ConfigNotFoundError(KeyError):
+    """No Configs entry at the requested path of an ASDF file."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def config_paths(ds) -> list[str]:
+    """Every Configs/<path> entry of the file ('default', 'i01/s00', ...)."""
+    if CONFIGS not in ds._auxiliary_data_group:
+        return []
+    out: list[str] = []
+    ds._auxiliary_data_group[CONFIGS].visititems(
+        lambda name, obj: out.append(name) if hasattr(obj, "dtype") else None)
+    return sorted(out)
+
+
+def read_config(ds, path: str = "default", notes: list[str] | None = None) -> Config:
+    """Config stored at Configs/<path> by Pyatoa 0.4.2 or spark_seis.
+
+    Raises ConfigNotFoundError naming the file, the path and the paths that
+    exist. ``notes`` collects what was assumed for absent keys (else warned).
+    """
+    if not _aux_exists(ds, CONFIGS, path):
+        have = config_paths(ds)
+        raise ConfigNotFoundError(
+            f"{getattr(ds, 'filename', 'dataset')}: no Config at Configs/{path}; "
+            f"stored Config paths: {have or 'none'}")
+    params = dict(_aux_node(ds, CONFIGS, path).parameters)
+    return config_from_attributes(params, where=f"Configs/{path}", notes=notes)
 
 
 # ------------------------------------------------------------------- windows
@@ -191,24 +317,36 @@ def _window_dict(win: Any) -> dict[str, Any]:
     return window_to_dict(win)
 
 
+def window_tag(window: dict[str, Any], component: str, index: int) -> str:
+    """'NET_STA_<comp>_<i>', the MisfitWindows entry name Pyatoa uses."""
+    net, sta, _loc, cha = window["channel_id"].split(".")
+    return "_".join([net, sta, cha[-1] if cha else component, str(index)])
+
+
+def window_attributes(window: Any) -> dict[str, Any]:
+    """Attributes of a MisfitWindows entry as Pyatoa 0.4.2 writes them
+    (pyflex's JSON content, times as strings, phase arrivals flattened to
+    ``phase_arrival_<name>``), plus ``phase_arrivals`` as JSON so that the
+    arrivals' full records survive a round trip (Pyatoa ignores it)."""
+    w = _window_dict(window)
+    attrs = {k: _attr(v) for k, v in w.items() if k != "phase_arrivals"}
+    for ph in w.get("phase_arrivals", []):  # Pyatoa's flattening
+        attrs[f"phase_arrival_{ph['name']}"] = float(ph["time"])
+    attrs["phase_arrivals"] = json.dumps(w.get("phase_arrivals", []))
+    return attrs
+
+
 def write_windows(ds, windows: dict[str, list], path: str) -> int:
     """MisfitWindows/<path>/NET_STA_<comp>_<i>; returns windows written."""
     n = 0
     for comp, wins in windows.items():
         for i, win in enumerate(wins):
             w = _window_dict(win)
-            net, sta, _loc, cha = w["channel_id"].split(".")
-            tag = "_".join([net, sta, cha[-1] if cha else comp, str(i)])
-            params = {k: _attr(v) for k, v in w.items()
-                      if k != "phase_arrivals"}
-            for ph in w.get("phase_arrivals", []):  # Pyatoa's flattening
-                params[f"phase_arrival_{ph['name']}"] = float(ph["time"])
-            params["phase_arrivals"] = json.dumps(w.get("phase_arrivals", []))
-            full = f"{path}/{tag}"
+            full = f"{path}/{window_tag(w, comp, i)}"
             _aux_delete(ds, WINDOWS, full)
             ds.add_auxiliary_data(
                 data=np.array([w["left_index"], w["right_index"]]),
-                data_type=WINDOWS, path=full, parameters=params)
+                data_type=WINDOWS, path=full, parameters=window_attributes(w))
             n += 1
     return n
 
@@ -228,10 +366,12 @@ def read_windows(ds, network: str, station: str, path: str
         if len(rest) != 2 or not rest[1].isdigit():
             continue
         comp, idx = rest
-        params = {k: _unattr(v) for k, v in node[name].parameters.items()
-                  if not k.startswith("phase_arrival_")}
+        raw = {k: _unattr(v) for k, v in node[name].parameters.items()}
+        params = {k: v for k, v in raw.items() if not k.startswith("phase_arrival_")}
         arrivals = params.get("phase_arrivals")
-        params["phase_arrivals"] = json.loads(arrivals) if arrivals else []
+        params["phase_arrivals"] = json.loads(arrivals) if arrivals else [
+            {"name": k[len("phase_arrival_"):], "time": float(v)}
+            for k, v in raw.items() if k.startswith("phase_arrival_")]
         for key in ("left_index", "right_index", "center_index",
                     "cc_shift_in_samples"):
             if params.get(key) is not None:
@@ -253,21 +393,32 @@ def adjoint_source_array(samples: np.ndarray, dt: float,
     return out
 
 
+def adjoint_source_tag(adj: dict[str, Any]) -> str:
+    """'NET_STA_<BXc>', the AdjointSources entry name Pyatoa uses."""
+    return "_".join([adj["network"], adj["station"], adj["component"]])
+
+
+def adjoint_source_attributes(adj: dict[str, Any]) -> dict[str, Any]:
+    """Attributes of an AdjointSources entry, named and typed as Pyatoa 0.4.2
+    writes them (``adj_src_type``; a missing period is the string 'None')."""
+    attrs = {"adj_src_type": adj.get("adj_src_type", adj.get("adjsrc_type"))}
+    for key in ("misfit", "dt", "component", "min_period", "max_period",
+                "network", "station", "location", "starttime"):
+        attrs[key] = _attr(adj[key])
+    return attrs
+
+
 def write_adjoint_sources(ds, adjsrcs: dict[str, dict[str, Any]], path: str,
                           time_offset: float) -> int:
     """AdjointSources/<path>/NET_STA_<BXc>; returns sources written."""
     n = 0
     for comp, adj in adjsrcs.items():
-        tag = "_".join([adj["network"], adj["station"], adj["component"]])
-        params = {k: _attr(adj[k]) for k in (
-            "adjsrc_type", "misfit", "dt", "component", "min_period",
-            "max_period", "network", "station", "location", "starttime")}
-        full = f"{path}/{tag}"
+        full = f"{path}/{adjoint_source_tag(adj)}"
         _aux_delete(ds, ADJSRCS, full)
         ds.add_auxiliary_data(
             data=adjoint_source_array(adj["adjoint_source"], adj["dt"],
                                       time_offset),
-            data_type=ADJSRCS, path=full, parameters=params)
+            data_type=ADJSRCS, path=full, parameters=adjoint_source_attributes(adj))
         n += 1
     return n
 
@@ -286,6 +437,8 @@ def read_adjoint_sources(ds, network: str, station: str, path: str
             continue
         rec = node[name]
         params = {k: _unattr(v) for k, v in rec.parameters.items()}
+        # Pyatoa writes adj_src_type; spark_seis < 0.2 wrote adjsrc_type
+        params["adjsrc_type"] = params.pop("adj_src_type", params.get("adjsrc_type"))
         data = rec.data[()]
         params["adjoint_source"] = np.ascontiguousarray(data[:, 1][::-1])
         params["time_offset"] = float(data[0, 0])

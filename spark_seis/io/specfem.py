@@ -8,6 +8,9 @@ from typing import Any, Iterable
 import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 
+# decimals of the time step, as pysep's read_sem(precision=4) used by Pyatoa
+SEMD_DT_DECIMALS = 4
+
 
 def read_semd(path: str | os.PathLike, origintime: UTCDateTime | None = None
               ) -> Stream:
@@ -31,7 +34,7 @@ def read_semd(path: str | os.PathLike, origintime: UTCDateTime | None = None
         row = int(np.argmax(~(steps > 0))) + 2
         raise ValueError(f"{path}: time column does not increase at row {row} "
                          f"({float(times[row - 2])} then {float(times[row - 1])})")
-    dt = float(np.round((times[-1] - times[0]) / (len(times) - 1), 10))
+    dt = semd_sampling_interval(times)
     t0 = float(times[0])
     origin = origintime if origintime is not None else UTCDateTime(0)
     tr = Trace(data=data, header={"network": net, "station": sta,
@@ -39,6 +42,18 @@ def read_semd(path: str | os.PathLike, origintime: UTCDateTime | None = None
                                   "delta": dt, "starttime": origin + t0})
     tr.stats.time_offset = t0
     return Stream([tr])
+
+
+def semd_sampling_interval(times: np.ndarray) -> float:
+    """Time step of a SPECFEM time column, derived as Pyatoa (pysep's
+    ``read_sem``) derives it: ``round(t[1] - t[0], 4)``.
+
+    SPECFEM writes the time column in single precision (``-19.9874992``), so
+    the mean spacing is off in the 8th digit (0.0124999995 for 0.0125); that
+    small error forces a resample and moves window edges by a sample. The
+    same rule as Pyatoa's keeps results of both tools identical.
+    """
+    return float(round(float(times[1]) - float(times[0]), SEMD_DT_DECIMALS))
 
 
 def read_semd_station(files: Iterable[str | os.PathLike],

@@ -10,9 +10,11 @@ only ``ptp`` call.
 pyflex also loads a TauP model in every ``WindowSelector.__init__`` (~6-13 ms)
 and computes travel times once per component (~50 ms each) although the
 three components share one source-receiver path. ``StationWindowSelector``
-takes travel times computed once per station and a model loaded once per
-process. The travel times are computed exactly as pyflex does, so windows
-are identical.
+takes travel times computed once per station (from the event's TauP tables,
+:mod:`spark_seis.processing.traveltimes`) and a model loaded once per
+process. The first arrival, the only travel time that picks windows, is
+TauP's own value, so windows are identical; ``travel_times`` is pyflex's
+exact computation, kept as the reference.
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from pyflex import Event as PyflexEvent
 from pyflex import Station as PyflexStation
 from pyflex.window_selector import WindowSelector
 
+from spark_seis.processing.traveltimes import (StationArrivals,
+                                               station_arrivals, taup_model)
+
 
 class PtpArray(np.ndarray):
     """ndarray view that still offers the ``ptp`` method numpy 2 dropped."""
@@ -39,14 +44,6 @@ def with_ptp(tr: Trace) -> Trace:
     """Trace sharing ``tr``'s samples (no copy) whose data has ``.ptp()``."""
     data = np.asarray(tr.data)
     return Trace(data=data.view(PtpArray), header=tr.stats)
-
-
-@functools.lru_cache(maxsize=4)
-def taup_model(name: str = "ak135"):
-    """TauPyModel loaded once per process (lazily, per model name)."""
-    from obspy.taup import TauPyModel
-
-    return TauPyModel(model=name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -64,6 +61,25 @@ def travel_times(event: PyflexEvent, station: PyflexStation,
         station.latitude, station.longitude, event.latitude, event.longitude)
     return [{"time": t, "name": n} for t, n in
             _travel_times(model, event.depth_in_m / 1000.0, float(dist_deg))]
+
+
+def epicentral_distance(event: PyflexEvent, station: PyflexStation) -> float:
+    """Degrees, computed as pyflex computes it."""
+    return float(obspy.geodetics.locations2degrees(
+        station.latitude, station.longitude, event.latitude, event.longitude))
+
+
+@functools.lru_cache(maxsize=4096)
+def _station_arrivals(model: str, depth_km: float, dist_deg: float
+                      ) -> StationArrivals:
+    return station_arrivals(model, depth_km, dist_deg)
+
+
+def fast_travel_times(event: PyflexEvent, station: PyflexStation,
+                      model: str = "ak135") -> StationArrivals:
+    """Arrivals from the event's TauP tables (exact first arrival)."""
+    return _station_arrivals(model, event.depth_in_m / 1000.0,
+                             epicentral_distance(event, station))
 
 
 def pyflex_event(event: "obspy.core.event.Event") -> PyflexEvent:
@@ -85,7 +101,8 @@ class StationWindowSelector(WindowSelector):
     def __init__(self, observed: Trace, synthetic: Trace, config,
                  event: PyflexEvent | None = None,
                  station: PyflexStation | None = None,
-                 ttimes: list[dict[str, Any]] | None = None) -> None:
+                 ttimes: list[dict[str, Any]] | StationArrivals | None = None
+                 ) -> None:
         self.observed = with_ptp(observed)
         self.synthetic = with_ptp(synthetic)
         self._sanity_checks()
@@ -102,14 +119,34 @@ class StationWindowSelector(WindowSelector):
         self.windows = []
         self.rejects = {}
         self._given_ttimes = ttimes
+        self._arrivals: StationArrivals | None = None
 
     @property
     def taupy_model(self):
         return taup_model(self.config.earth_model)
 
     def calculate_ttimes(self) -> None:
-        if self._given_ttimes is not None:
-            self.ttimes = [dict(t) for t in self._given_ttimes]
+        given = self._given_ttimes
+        if given is None:
+            given = fast_travel_times(self.event, self.station,
+                                      self.config.earth_model)
+        if isinstance(given, StationArrivals):
+            self._arrivals = given
+            self.ttimes = given.pyflex_ttimes()
         else:
-            self.ttimes = travel_times(self.event, self.station,
-                                       self.config.earth_model)
+            self._arrivals = None
+            self.ttimes = [dict(t) for t in given]
+
+    def attach_phase_arrivals_to_windows(self) -> None:
+        """pyflex's labels; interpolated arrivals near a window edge or near
+        another label are first replaced by TauP's values, so each window
+        gets TauP's labels in TauP's order."""
+        if self._arrivals is not None and self.windows:
+            offset = self.event.origin_time - self.observed.stats.starttime
+            spans = [(w.relative_starttime - offset, w.relative_endtime - offset)
+                     for w in self.windows]
+            refined = self._arrivals.refined_for_windows(spans)
+            if refined is not self._arrivals:
+                self._arrivals = refined
+                self.ttimes = refined.pyflex_ttimes()
+        super().attach_phase_arrivals_to_windows()

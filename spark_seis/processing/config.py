@@ -73,6 +73,29 @@ def format_step(step_count: int) -> str:
     return f"s{int(step_count):0>2}"
 
 
+class class_or_instance_method:
+    """Method callable on the class (returns a new object) and on an instance
+    (Pyatoa's API: fills the instance). Receives (instance or None, class)."""
+
+    def __init__(self, func) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, cls=None):
+        import functools
+
+        return functools.partial(self.func, obj, cls if cls is not None else type(obj))
+
+
+def _into(target: "Config | None", source: "Config") -> "Config":
+    """``source`` itself, or ``target`` with every field copied from it."""
+    if target is None:
+        return source
+    for f in fields(source):
+        setattr(target, f.name, getattr(source, f.name))
+    return target
+
+
 @dataclass
 class Config:
     """Processing parameters of the misfit workflow (defaults as Pyatoa's)."""
@@ -301,7 +324,7 @@ class Config:
     def copy(self, **changes: Any) -> "Config":
         doc = self.to_dict()
         doc.update(changes)
-        return Config.from_dict(doc)
+        return type(self).from_dict(doc)  # spark_seis.Config stays one (Pyatoa: deepcopy)
 
     def save_yaml(self, path: str | Path) -> Path:
         path = Path(path)
@@ -317,23 +340,29 @@ class Config:
             raise ConfigError(f"{path}: top level must be a mapping")
         return cls.from_dict(doc)
 
-    def write(self, write_to: Any) -> None:
-        """Write to a YAML path or into an open ASDFDataSet (Pyatoa API)."""
-        if isinstance(write_to, (str, Path)):
-            self.save_yaml(write_to)
-        else:
-            from spark_seis.io.asdf_store import write_config
+    def write(self, write_to: Any, fmt: str | None = None) -> None:
+        """Write to a YAML path. ASDF datasets are written by the io layer:
+        ``spark_seis.Config`` (which accepts a dataset here) or
+        ``spark_seis.io.asdf_store.write_config(ds, config)``."""
+        if not isinstance(write_to, (str, Path)) or fmt not in (None, "yaml"):
+            raise TypeError(f"{type(self).__module__}.Config.write writes YAML files "
+                            f"only (got {type(write_to).__name__}, fmt={fmt!r}); for an "
+                            "ASDFDataSet use spark_seis.Config or "
+                            "spark_seis.io.asdf_store.write_config(ds, config)")
+        self.save_yaml(write_to)
 
-            write_config(write_to, self)
-
-    @classmethod
-    def read(cls, read_from: Any, path: str | None = None) -> "Config":
-        """Read from a YAML path or from an ASDFDataSet at aux ``path``."""
-        if isinstance(read_from, (str, Path)):
-            return cls.load_yaml(read_from)
-        from spark_seis.io.asdf_store import read_config
-
-        return read_config(read_from, path or "default")
+    @class_or_instance_method
+    def read(self_or_none, cls, read_from: Any, path: str | None = None,
+             fmt: str | None = None) -> "Config":
+        """Read a YAML file. ``Config.read(f)`` returns a new Config;
+        ``config.read(f)`` (Pyatoa's form) fills ``config`` in place and
+        returns it. ASDF datasets are read by the io layer (spark_seis.Config)."""
+        if not isinstance(read_from, (str, Path)) or fmt not in (None, "yaml"):
+            raise TypeError(f"{cls.__module__}.Config.read reads YAML files only (got "
+                            f"{type(read_from).__name__}, fmt={fmt!r}); for an "
+                            "ASDFDataSet use spark_seis.Config or "
+                            "spark_seis.io.asdf_store.read_config(ds, path)")
+        return _into(self_or_none, cls.load_yaml(read_from))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -1,4 +1,4 @@
-"""Misfit windows with pyflex, one travel-time computation per station.
+"""Misfit windows with pyflex; travel times from the event's TauP tables.
 
 Windows are pyflex ``Window`` objects while processing and plain dicts
 (pyflex's JSON content with times as ISO strings) when stored or shipped.
@@ -17,7 +17,8 @@ from pyflex.window import Window
 
 from spark_seis.core.errorlog import ErrorLog
 from spark_seis.processing._pyflex_compat import (StationWindowSelector,
-                                                  pyflex_event, travel_times)
+                                                  fast_travel_times,
+                                                  pyflex_event)
 from spark_seis.processing.errors import StageError
 from spark_seis.processing.preprocess import station_coordinates
 from spark_seis.processing.config import Config
@@ -32,13 +33,17 @@ def _select(st: Stream, comp: str):
 
 def station_geometry(event: Event | None, inv: Inventory | None, network: str,
                      station: str, earth_model: str = "ak135"):
-    """(pyflex Event, pyflex Station, travel times) once per station."""
+    """(pyflex Event, pyflex Station, arrivals) once per station.
+
+    The arrivals come from TauP tables built once per event (source depth)
+    per worker; see :mod:`spark_seis.processing.traveltimes`.
+    """
     if event is None or inv is None:
         return None, None, None
     ev = pyflex_event(event)
     lat, lon = station_coordinates(inv, network, station)
     sta = PyflexStation(latitude=lat, longitude=lon)
-    return ev, sta, travel_times(ev, sta, earth_model)
+    return ev, sta, fast_travel_times(ev, sta, earth_model)
 
 
 def reject_on_global_amplitude_ratio(data: np.ndarray, windows: list,

@@ -7,8 +7,9 @@ documents with ``stage: misfit`` (reasons of dead stations). Every document
 carries ``source_id``, ``event``, ``net``, ``sta``, ``iteration``,
 ``step_count`` and ``eval_tag``.
 
-Conventions (Pyatoa): station misfit = sum of component misfits; event misfit =
-sum of station misfits / (2 * number of windows) (Tape et al. 2010,
+Conventions (Pyatoa 0.4.2's Inspector): station ``unscaled_misfit`` = sum of
+component misfits, station ``misfit`` = unscaled_misfit / number of windows;
+event misfit = sum of station misfits / (2 * number of windows) (Tape et al. 2010,
 ``spark_seis.processing.measure.event_misfit``); the misfit of an evaluation
 (iteration/step) = mean of its event misfits.
 """
@@ -147,10 +148,16 @@ class Inspector:
 
     # ------------------------------------------------------------ tables
     def station_table(self) -> pd.DataFrame:
-        """One row per event, station and evaluation."""
+        """One row per event, station and evaluation, with Pyatoa's Inspector
+        definitions: ``unscaled_misfit`` = sum of the component misfits,
+        ``misfit`` = unscaled_misfit / nwin (NaN without windows)."""
         cols = ["event", "iteration", "step_count", "station", "status", "nwin",
-                "total_misfit", "distance_km", "baz"]
-        return self.stations[cols].sort_values(
+                "unscaled_misfit", "misfit", "distance_km", "baz"]
+        df = self.stations.copy()
+        df["unscaled_misfit"] = pd.to_numeric(df["total_misfit"], errors="coerce")
+        nwin = pd.to_numeric(df["nwin"], errors="coerce")
+        df["misfit"] = df["unscaled_misfit"] / nwin.where(nwin > 0)
+        return df[cols].sort_values(
             ["iteration", "step_count", "event", "station"], na_position="first"
         ).reset_index(drop=True)
 

@@ -21,7 +21,7 @@ _DB_KEYS = {"mongo_uri", "database_name", "embedded_path", "storage_root", "db_s
             "work_dir"}
 _JOB_KEYS = {"work_dir", "database", "misfit_config", "misfit", "iteration", "step_count",
              "output_dir", "specfem_adjoint_sources", "observed_tag", "synthetic_tag",
-             "events", "spark"}
+             "events", "spark", "fix_windows"}
 #: component codes a seismogram can carry (ObsPy/SEED orientation codes)
 COMPONENT_CODES = ("Z", "N", "E", "R", "T", "1", "2", "3")
 DATABASE_FILE = "database.yaml"
@@ -76,6 +76,7 @@ class JobConfig:
     spark: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
     conf_dir: Path | None = None
+    fix_windows: bool | str = False  # false | true | 'ITER' | 'ONCE' (engine.fixed_windows)
 
     def __repr__(self) -> str:
         from spark_seis.db.client import mask_uri
@@ -167,13 +168,19 @@ class JobConfig:
                 raise ConfigError(f"job config key {key!r}: must be a string")
         if not isinstance(raw.get("specfem_adjoint_sources", True), bool):
             raise ConfigError("job config key 'specfem_adjoint_sources': must be true or false")
+        fix = raw.get("fix_windows", False)
+        if isinstance(fix, str) and fix.upper() in ("ITER", "ONCE"):
+            fix = fix.upper()
+        elif not isinstance(fix, bool):
+            raise ConfigError(f"job config key 'fix_windows': must be false, true, ITER or "
+                              f"ONCE (got {fix!r})")
         output = raw.get("output_dir", "output")
         output_dir = _path(output, work, "output_dir")
         return cls(work_dir=work, database=database, misfit=misfit, output_dir=output_dir,
                    specfem_adjoint_sources=bool(raw.get("specfem_adjoint_sources", True)),
                    observed_tag=raw.get("observed_tag") or "observed",
                    synthetic_tag=raw.get("synthetic_tag"), events=[str(e) for e in events],
-                   spark=spark, source=source, conf_dir=conf_dir)
+                   spark=spark, source=source, conf_dir=conf_dir, fix_windows=fix)
 
 
 def _path(value: Any, base: Path, key: str) -> Path:

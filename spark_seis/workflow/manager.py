@@ -9,6 +9,7 @@ raise ManagerError; ``flow()`` swallows them unless ``raise_errors=True``.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from obspy import Inventory, Stream
@@ -24,10 +25,15 @@ from spark_seis.processing.standardize import (is_standardized, standardize,
                                                time_offset)
 from spark_seis.processing.station import StationResult
 from spark_seis.processing.window import (fix_windows as _fix_windows,
-                                          select_windows, windows_to_dicts)
+                                          select_windows, window_from_dict,
+                                          windows_to_dicts)
 from spark_seis.processing.config import Config, format_iter, format_step
 
 ALGORITHM = "spark_seis.workflow.manager"
+# Pyatoa 0.4.2 Manager.preprocess keyword -> Config key
+PYATOA_PREPROCESS_KEYWORDS = {"corners": "filter_corners", "taper_percentage": "taper_percentage",
+                              "zerophase": "zerophase", "water_level": "water_level"}
+_WRITE_CHOICES = ("event", "inv", "st_obs", "st_syn", "windows", "adjsrcs", "config")
 
 
 class ManagerError(Exception):
@@ -85,6 +91,19 @@ class Manager:
             return None
         return float(sum(a["misfit"] for a in self.adjsrcs.values()))
 
+    @property
+    def stats(self) -> SimpleNamespace:
+        """Pyatoa 0.4.2's ``mgmt.stats`` (read-only view of the Manager's state)."""
+        return SimpleNamespace(
+            misfit=self.misfit, nwin=self.nwin, time_offset_sec=self.time_offset_sec,
+            standardized=self.standardized, obs_processed=self.obs_processed,
+            syn_processed=self.syn_processed,
+            len_obs=len(self.st_obs) if self.st_obs is not None else 0,
+            len_syn=len(self.st_syn) if self.st_syn is not None else 0,
+            event_id=(self.event.resource_id.id if self.event is not None
+                      else self.config.event_id),
+            dataset_id=getattr(self.ds, "filename", None))
+
     def __repr__(self) -> str:
         return (f"Manager({self.code}, status={self.status}, "
                 f"standardized={self.standardized}, nwin={self.nwin}, "
@@ -118,15 +137,42 @@ class Manager:
         self.status = "standardized"
         return self
 
-    def preprocess(self, which: str = "both") -> "Manager":
-        """Response removal (observed), filter, rotate: see processing."""
+    def _preprocess_config(self, remove_response: bool | None, output: str | None,
+                           kwargs: dict[str, Any]) -> Config:
+        """The Config with Pyatoa 0.4.2's preprocess() keywords applied for one call."""
+        changes: dict[str, Any] = {}
+        if remove_response is not None:
+            changes["remove_response"] = bool(remove_response)
+        if output is not None:
+            changes["unit_output"] = output
+        for pyatoa_name, ours in PYATOA_PREPROCESS_KEYWORDS.items():
+            if pyatoa_name in kwargs:
+                changes[ours] = kwargs.pop(pyatoa_name)
+        if kwargs.pop("filter_", True) is False:
+            raise TypeError("preprocess(filter_=False) is not supported: the misfit "
+                            "workflow always band-passes to the Config's periods")
+        if kwargs:
+            raise TypeError(f"preprocess() got unsupported Pyatoa keyword(s) "
+                            f"{sorted(kwargs)}; supported: remove_response, output, "
+                            f"{', '.join(PYATOA_PREPROCESS_KEYWORDS)}, filter_")
+        return self.config.copy(**changes) if changes else self.config
+
+    def preprocess(self, which: str = "both", remove_response: bool | None = None,
+                   output: str | None = None, **kwargs: Any) -> "Manager":
+        """Response removal (observed), filter, rotate: see processing.
+
+        Pyatoa 0.4.2's keywords (``remove_response``, ``output``, ``corners``,
+        ``taper_percentage``, ``zerophase``, ``water_level``) override the
+        Config for this call; without them the Config decides.
+        """
+        config = self._preprocess_config(remove_response, output, dict(kwargs))
         try:
             if which in ("obs", "both") and not self.obs_processed:
-                self.st_obs = preprocess(self.st_obs, self.config, self.inv,
+                self.st_obs = preprocess(self.st_obs, config, self.inv,
                                          "obs", self.baz)
                 self.obs_processed = True
             if which in ("syn", "both") and not self.syn_processed:
-                self.st_syn = preprocess(self.st_syn, self.config, self.inv,
+                self.st_syn = preprocess(self.st_syn, config, self.inv,
                                          "syn", self.baz)
                 self.syn_processed = True
         except StageError as exc:
@@ -191,11 +237,19 @@ class Manager:
 
     def flow(self, raise_errors: bool = False, save: bool = True,
              fix_windows: bool = False, iteration: int | None = None,
-             step_count: int | None = None) -> "Manager":
+             step_count: int | None = None, standardize_to: str | None = None,
+             **preprocess_kwargs: Any) -> "Manager":
         """standardize -> preprocess -> window -> measure; never raises for
-        bad data unless ``raise_errors``."""
+        bad data unless ``raise_errors``. Pyatoa's preprocess keywords
+        (``remove_response=``, ``output=``, ...) are passed on."""
+        if standardize_to is not None and standardize_to != self.config.standardize_to:
+            self.config = self.config.copy(standardize_to=standardize_to)
+        self._preprocess_config(preprocess_kwargs.get("remove_response"),
+                                preprocess_kwargs.get("output"),
+                                {k: v for k, v in preprocess_kwargs.items()
+                                 if k not in ("remove_response", "output")})  # bad keywords raise here
         try:
-            self.standardize().preprocess()
+            self.standardize().preprocess(**preprocess_kwargs)
             self.window(fix_windows=fix_windows, iteration=iteration,
                         step_count=step_count, save=save)
             self.measure(save=save)
@@ -225,47 +279,97 @@ class Manager:
                                              self.config.aux_path,
                                              self.time_offset_sec)
 
+    def retrieve_windows_from_dataset(self, ds=None, iteration: int | str | None = None,
+                                      step_count: int | str | None = None,
+                                      components: list[str] | None = None,
+                                      revalidate: bool = False) -> "Manager":
+        """Pyatoa 0.4.2's name for ``window(fix_windows=True, save=False)``."""
+        if ds is not None:
+            self.ds = ds
+        it = None if iteration is None else int(str(iteration).lstrip("i"))
+        st = None if step_count is None else int(str(step_count).lstrip("s"))
+        self.window(fix_windows=True, iteration=it, step_count=st, save=False,
+                    revalidate=revalidate)
+        if components is not None:
+            self.windows = {c: w for c, w in self.windows.items() if c in components}
+        return self
+
+    def write_to_dataset(self, ds=None, choice: list[str] | None = None) -> None:
+        """Pyatoa 0.4.2's name for ``write`` (``choice`` selects what is written)."""
+        target = ds if ds is not None else self.ds
+        if target is None:
+            raise ManagerError("write_to_dataset needs an ASDFDataSet (ds= or Manager(ds=))")
+        if choice is None:
+            self.write(target)
+            return
+        unknown = set(choice) - set(_WRITE_CHOICES)
+        if unknown:
+            raise ManagerError(f"write_to_dataset choice {sorted(unknown)}: unknown; "
+                               f"choose from {list(_WRITE_CHOICES)}")
+        self._write(target, set(choice))
+
     def write(self, write_to: Any = "ds") -> None:
         """Event, station metadata, tagged waveforms and Config into ``ds``
         (plus windows/adjoint sources if present)."""
-        ds = self.ds if write_to == "ds" else write_to
+        ds = self.ds if isinstance(write_to, str) and write_to == "ds" else write_to
         if ds is None:
             raise ManagerError("write needs an ASDFDataSet")
-        if self.event is not None:
+        self._write(ds, set(_WRITE_CHOICES))
+
+    def _has_tag(self, ds, tag: str) -> bool:
+        return (self.code in ds.waveforms.list()
+                and tag in ds.waveforms[self.code].get_waveform_tags())
+
+    def _write(self, ds, choice: set[str]) -> None:
+        if self.event is not None and "event" in choice:
             asdf_store.write_event(ds, self.event)
-        if self.inv is not None:
+        if self.inv is not None and "inv" in choice:
             asdf_store.write_stationxml(ds, self.inv)
-        if self.st_obs:
+        # as Pyatoa: observed data are written once (never replaced by their
+        # processed version), synthetics of this evaluation are replaced
+        if self.st_obs and "st_obs" in choice and not self._has_tag(ds, self.config.observed_tag):
             asdf_store.write_waveforms(ds, self.st_obs, self.config.observed_tag)
-        if self.st_syn:
+        if self.st_syn and "st_syn" in choice:
+            if self._has_tag(ds, self.config.synthetic_tag):
+                del ds.waveforms[self.code][self.config.synthetic_tag]
             asdf_store.write_waveforms(ds, self.st_syn,
                                        self.config.synthetic_tag)
-        asdf_store.write_config(ds, self.config)
-        if self.windows:
+        if "config" in choice:
+            asdf_store.write_config(ds, self.config)
+        if self.windows and "windows" in choice:
             asdf_store.write_windows(ds, windows_to_dicts(self.windows),
                                      self.config.aux_path)
-        if self.adjsrcs:
+        if self.adjsrcs and "adjsrcs" in choice:
             asdf_store.write_adjoint_sources(ds, self.adjsrcs,
                                              self.config.aux_path,
                                              self.time_offset_sec)
 
     def load(self, code: str, path: str | None = None, ds=None,
              synthetic_tag: str | None = None, observed_tag: str | None = None,
-             config: bool = True) -> "Manager":
+             config: bool = True, windows: bool = False,
+             adjsrcs: bool = False) -> "Manager":
         """Refill from a dataset: Config at ``path``, event, StationXML and
-        waveforms of 'NET.STA'. Windows come back via window(fix_windows=True)."""
+        waveforms of 'NET.STA'; with ``windows``/``adjsrcs`` (Pyatoa 0.4.2)
+        also the stored windows and adjoint sources at ``path``."""
         ds = ds if ds is not None else self.ds
         if ds is None:
             raise ManagerError("load needs an ASDFDataSet")
         if len(code.split(".")) != 2:
             raise ManagerError(f"code must be 'NET.STA', not {code!r}")
         cfg = self.config
-        if config and path is not None:
+        if config:
+            if path is None:
+                raise ManagerError("load(config=True) needs path= (the Config's aux "
+                                   "path, e.g. 'i01/s00' or 'default'), as in Pyatoa")
+            notes: list[str] = []
             try:
-                cfg = asdf_store.read_config(ds, path)
-            except (KeyError, AttributeError):
-                self.elog.log(ALGORITHM, f"no Config at {path}; keeping the "
-                              "current one", "Complaint")
+                cfg = asdf_store.read_config(ds, path, notes=notes)
+            except asdf_store.ConfigNotFoundError as exc:
+                self.elog.log(ALGORITHM, str(exc), "Invalid")
+                raise ManagerError(f"{exc}; pass config=False to keep the "
+                                   "Manager's Config") from None
+            for note in notes:
+                self.elog.log(ALGORITHM, note, "Complaint")
         event = ds.events[0] if len(ds.events) else None
         inv, obs, syn = asdf_store.read_station(
             ds, code, observed_tag or cfg.observed_tag,
@@ -273,8 +377,18 @@ class Manager:
         if obs is None and syn is None:
             self.elog.log(ALGORITHM, f"no waveforms for {code} in dataset",
                           "Complaint")
+        elog = self.elog
         self.__init__(config=cfg, ds=ds, event=event, st_obs=obs, st_syn=syn,
                       inv=inv)
+        self.elog = elog
+        if (windows or adjsrcs) and path is None:
+            raise ManagerError("load(windows=/adjsrcs=) needs path= (e.g. 'i01/s00')")
+        net, sta = code.split(".")
+        if windows:
+            stored = asdf_store.read_windows(ds, net, sta, path)
+            self.windows = {c: [window_from_dict(w) for w in ws] for c, ws in stored.items()}
+        if adjsrcs:
+            self.adjsrcs = asdf_store.read_adjoint_sources(ds, net, sta, path)
         return self
 
     def write_adjsrcs(self, path: str | Path = ".",
