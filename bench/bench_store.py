@@ -1,15 +1,17 @@
 """The embedded store at catalog scale: 1,000,000 wf_TimeSeries documents.
 
-Run: python bench/bench_store.py [--n 1000000] [--dir /tmp/bench_store]
-Measures, on one fresh store: bulk upsert rate (bulk_write ReplaceOne upsert=True
-by _id, batches of 5,000, as executors write), the same documents written with
-bare sqlite3 (JSON text, same indexes: the floor our Python layer adds to), open
-+ first indexed query in a fresh process, an indexed equality returning 1,500
-documents, count_documents with an indexed filter, distinct and $group; then 2 and
-4 processes reading and upserting at once (every document and increment checked)
-and a writer SIGKILLed mid-batch (the store reopens with every committed batch).
-Targets (issue 17): open+first < 2 s, 1,500-doc query < 100 ms, indexed count
-< 100 ms, upsert >= 20,000 docs/s. Prints a JSON summary.
+Run: python bench/bench_store.py [--n 1000000] [--dir /tmp/bench_store] [--reuse]
+Fills a store with n documents (bulk_write ReplaceOne upsert=True by _id, batches of
+5,000, as executors write; --reuse keeps an existing one), then side by side:
+--side-n new documents upserted into it and the same documents written with bare
+sqlite3 (same JSON rows and indexes: the floor our Python layer adds to), per wall
+and per CPU second (on a shared machine the CPU second is the fair unit). Then, on
+the full store: open + first indexed query in a fresh process, an indexed equality
+returning 1,500 documents, count_documents with an indexed filter, distinct and
+$group per source; 2 and 4 processes reading and upserting at once (every document
+and increment checked) and a writer SIGKILLed mid-batch (the store reopens with
+every committed batch). Targets (issue 17): open+first < 2 s, 1,500-doc query
+< 100 ms, indexed count < 100 ms, upsert >= 20,000 docs/s. Prints a JSON summary.
 """
 from __future__ import annotations
 
@@ -68,17 +70,24 @@ def timed(fn, repeat: int = 5) -> tuple[float, object]:
     return best, out
 
 
-def fill(path: str, n: int) -> float:
+def fill(path: str, n: int, first: int = 0) -> float:
+    """Upserts of documents ``first`` .. ``first + n`` in batches; documents per second."""
+    return fill_rates(path, n, first)[0]
+
+
+def fill_rates(path: str, n: int, first: int = 0) -> tuple[float, float]:
+    """(documents per wall second, per CPU second of this process: SQLite runs in it)."""
     db = open_db(path)
     wf = db.wf_TimeSeries
-    t = time.perf_counter()
-    for start in range(0, n, BATCH):
+    t, c = time.perf_counter(), time.process_time()
+    for start in range(first, first + n, BATCH):
         wf.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True)
-                       for d in map(wf_doc, range(start, min(start + BATCH, n)))], ordered=False)
-    return n / (time.perf_counter() - t)
+                       for d in map(wf_doc, range(start, min(start + BATCH, first + n)))],
+                      ordered=False)
+    return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
 
-def bare_sqlite(path: str, n: int) -> float:
+def bare_sqlite(path: str, n: int) -> tuple[float, float]:
     """Floor: the same JSON rows and expression indexes through sqlite3 alone."""
     from spark_seis.db.database import INDEXES
     from spark_seis.db.store.codec import checksum, encode
@@ -92,7 +101,7 @@ def bare_sqlite(path: str, n: int) -> float:
                 "doc TEXT NOT NULL, crc INTEGER NOT NULL)")
     for k, (keys, _) in enumerate(INDEXES["wf_TimeSeries"]):
         con.execute(f"CREATE INDEX ix{k} ON wf ({', '.join(field_expression(p) for p, _ in keys)})")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for start in range(0, n, BATCH):
         rows = [(encode(d["_id"]), text, checksum(text)) for d in
                 map(wf_doc, range(start, min(start + BATCH, n))) for text in (encode(d),)]
@@ -100,29 +109,30 @@ def bare_sqlite(path: str, n: int) -> float:
         con.executemany("INSERT INTO wf (id, doc, crc) VALUES (?, ?, ?) ON CONFLICT (id) "
                         "DO UPDATE SET doc = excluded.doc, crc = excluded.crc", rows)
         con.execute("COMMIT")
-    rate = n / (time.perf_counter() - t)
+    rate = n / (time.perf_counter() - t), n / (time.process_time() - c)
     con.close()
     return rate
 
 
 _OPEN_AND_QUERY = """
 import sys, time
-t = time.perf_counter()
+t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from bench_store import open_db, source_oid
+t = time.perf_counter()
 db = open_db({path!r})
 n = len(list(db.wf_TimeSeries.find({{"source_id": source_oid(7)}})))
-print(time.perf_counter() - t, n)
+print(time.perf_counter() - t, n, t - t0)
 """
 
 
-def open_and_first_query(path: str) -> tuple[float, int]:
-    """Fresh interpreter: imports are measured separately and subtracted."""
+def open_and_first_query(path: str) -> tuple[float, int, float]:
+    """Fresh interpreter: (open + first query s, documents, imports s measured apart)."""
     root = str(Path(__file__).resolve().parent)
     code = _OPEN_AND_QUERY.format(root=root, path=path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    return float(out[0]), int(out[1])
+    return float(out[0]), int(out[1]), float(out[2])
 
 
 def _reader_upserter(path: str, worker: int, n_ops: int, n_total: int) -> None:
@@ -191,16 +201,31 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dir", default="/tmp/bench_store")
     ap.add_argument("--ops", type=int, default=40, help="operations per concurrent process")
+    ap.add_argument("--side-n", type=int, default=100_000,
+                    help="documents upserted side by side with bare sqlite3")
+    ap.add_argument("--reuse", action="store_true", help="keep the store of --dir (n documents)")
     args = ap.parse_args()
     base = Path(args.dir)
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
     path = str(base / "store")
-    res: dict = {"n": args.n}
-    res["bare_sqlite_docs_per_s"] = bare_sqlite(str(base / "bare.sqlite3"), args.n)
-    res["upsert_docs_per_s"] = fill(path, args.n)
+    res: dict = {"n": args.n, "load_average_at_start": os.getloadavg()}
+    if not args.reuse:
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        res["fill_docs_per_s"], res["fill_docs_per_cpu_s"] = fill_rates(path, args.n)
+    # side by side, same batches: bare sqlite3 vs our store (new documents on top of n)
+    bare = base / "bare.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{bare}{suffix}").unlink(missing_ok=True)
+    res["bare_sqlite_docs_per_s"], res["bare_sqlite_docs_per_cpu_s"] = bare_sqlite(
+        str(bare), args.side_n)
+    res["upsert_docs_per_s"], res["upsert_docs_per_cpu_s"] = fill_rates(
+        path, args.side_n, first=args.n)
+    res["upsert_vs_bare_sqlite_per_cpu_s"] = (res["upsert_docs_per_cpu_s"]
+                                              / res["bare_sqlite_docs_per_cpu_s"])
     res["store_bytes"] = sum(f.stat().st_size for f in Path(path).iterdir())
-    res["open_and_first_query_s"], res["first_query_docs"] = open_and_first_query(path)
+    res["documents"] = open_db(path).wf_TimeSeries.count_documents({})
+    (res["open_and_first_query_s"], res["first_query_docs"],
+     res["imports_before_open_s"]) = open_and_first_query(path)
     db = open_db(path)
     wf = db.wf_TimeSeries
     nsrc = args.n // PER_SOURCE
@@ -210,7 +235,7 @@ def main() -> None:
     res["count_indexed_s"], cnt = timed(lambda: wf.count_documents({"source_id": source_oid(3 % nsrc)}))
     assert cnt == PER_SOURCE
     res["count_all_s"], cnt = timed(lambda: wf.count_documents({}), 2)
-    assert cnt == args.n
+    assert cnt == res["documents"]
     res["count_compound_s"], _ = timed(
         lambda: wf.count_documents({"net": "NZ", "sta": "S001", "chan": "HHZ"}))
     res["range_query_s"], _ = timed(lambda: list(wf.find(
@@ -225,9 +250,9 @@ def main() -> None:
         [ReplaceOne({"_id": d["_id"]}, {**d, "calib": 2.0}, upsert=True)
          for d in map(wf_doc, range(s, s + BATCH))], ordered=False)
         for s in range(0, 4 * BATCH, BATCH)], 1)[0]
+    res["seconds_cpu_total"] = time.process_time()
     res["concurrent"] = [concurrent(path, p, args.ops, args.n) for p in (2, 4)]
     res["crash"] = crash(path)
-    res["upsert_vs_bare_sqlite"] = res["upsert_docs_per_s"] / res["bare_sqlite_docs_per_s"]
     print(json.dumps(res, indent=1, default=str))
 
 

@@ -10,6 +10,7 @@ it runs a task: the job must still finish on the other worker, exactly once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import pytest
 import yaml
 
 from engine_support import build_database
+from spark_seis.cli.run import SUMMARY_NAME
 from spark_seis.engine.cluster import (
     MasterUnreachableError, check_master_reachable, master_endpoints,
 )
@@ -145,12 +147,18 @@ def _spark_env(conf_dir: Path) -> dict:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, even without its teardown."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _start(name: str, args: list[str], env: dict, log: Path, webui: int,
            work_dir: Path | None = None) -> Daemon:
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], env=env,
                                 stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # own process group: killable as one
+                                start_new_session=True,  # own process group: killable as one
+                                preexec_fn=_die_with_parent)
     return Daemon(name, proc, log, webui, work_dir)
 
 
@@ -205,7 +213,8 @@ def submit(cl: Cluster, job_yaml: Path, *extra: str) -> subprocess.Popen:
          "--conf", f"spark.pyspark.python={sys.executable}",
          "--conf", "spark.ui.enabled=false", *extra,
          str(ROOT / "jobs" / "misfit.py"), str(job_yaml), "--quiet"],
-        env=cl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=cl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_die_with_parent)
 
 
 def _finish(proc: subprocess.Popen, cl: Cluster) -> tuple[str, str]:
@@ -257,8 +266,8 @@ def _files(work: Path) -> dict[str, object]:
     out_dir = work / "output"
     files: dict[str, object] = {}
     for path in sorted(out_dir.rglob("*")):
-        if path.is_dir() or path.name.startswith("."):
-            continue
+        if path.is_dir() or path.name.startswith(".") or path.name == SUMMARY_NAME:
+            continue  # the CLI's run summary holds this run's timings: checked apart
         rel = str(path.relative_to(out_dir))
         files[rel] = _hdf5_contents(path) if path.suffix == ".h5" else path.read_bytes()
     return files
@@ -298,6 +307,8 @@ def test_cluster_run_equals_local_run(cluster, local_run, pristine, tmp_path):
     assert apps and apps[-1]["state"] == "FINISHED"
     executors = [p for w in cluster.workers for p in (w.work_dir / apps[-1]["id"]).glob("*")]
     assert len(executors) == 2
+    summary = json.loads((work / "output" / SUMMARY_NAME).read_text())
+    assert (summary["status"], summary["exit_code"]) == ("done", 0)
     docs, files = local_run
     assert _documents(work) == docs
     assert docs["misfit_station"] and all(d["status"] == "ok" for d in docs["misfit_station"])

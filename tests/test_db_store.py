@@ -69,6 +69,11 @@ def test_bulk_errors_are_pymongo_errors_with_code_11000(coll):
     res = coll.bulk_write([ReplaceOne({"_id": 9}, {"k": "h"}, upsert=True),
                            ReplaceOne({"_id": 11}, {"k": "i"}, upsert=True)])
     assert (res.matched_count, res.upserted_count) == (1, 1)
+    with pytest.raises(BulkWriteError) as info:  # the executors' batch shape, one clash
+        coll.bulk_write([ReplaceOne({"_id": 20}, {"k": "new"}, upsert=True),
+                         ReplaceOne({"_id": 21}, {"k": "a"}, upsert=True)], ordered=False)
+    assert [(e["index"], e["code"]) for e in info.value.details["writeErrors"]] == [(1, 11000)]
+    assert coll.find_one({"_id": 20})["k"] == "new" and coll.find_one({"_id": 21}) is None
 
 
 def test_indexed_queries_follow_mongodb_semantics(coll):
@@ -92,6 +97,9 @@ def test_indexed_queries_follow_mongodb_semantics(coll):
     assert sorted(map(repr, coll.distinct("v", {"sid": sid}))) == ["'x'", "1"]
     assert [d["v"] for d in coll.find({"v": {"$in": [1, 2.5]}}, {"v": 1}).sort("v", -1)] \
         == [2.5, 1]
+    groups = {repr(g["_id"]): g["n"] for g in coll.aggregate(
+        [{"$match": {}}, {"$group": {"_id": "$sid", "n": {"$sum": 1}}}])}
+    assert groups == {repr(sid): 2, "None": 5}  # missing and null group together
 
 
 def test_updates_and_find_one_and_update(coll):
@@ -154,3 +162,9 @@ def test_store_is_sqlite_in_wal_mode_with_expression_indexes(tmp_path):
         "EXPLAIN QUERY PLAN SELECT doc FROM c WHERE "
         "ifnull(json_extract(doc, '$.source_id'), x'00') = ?", ("x",)))
     assert "USING INDEX" in plan
+
+
+def test_store_of_the_previous_engine_is_refused_not_read_as_empty(tmp_path):
+    (tmp_path / "store" / "t").mkdir(parents=True)  # litemongo kept a folder per database
+    with pytest.raises(EmbeddedStoreError, match=r"store/t .*litemongo.*new embedded_path"):
+        get_client(path=tmp_path / "store")["t"]["c"].count_documents({})

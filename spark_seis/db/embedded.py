@@ -223,7 +223,13 @@ class EmbeddedClient:
         if not _NAME.match(name) or ".." in name:
             raise ValueError(f"database name {name!r}: use letters, digits, '_', '-', '.'")
         if name not in self._stores:
-            self._stores[name] = StoreFile(self.path / f"{name}{SUFFIX}")
+            file = self.path / f"{name}{SUFFIX}"
+            if (self.path / name).is_dir() and not file.exists():
+                raise EmbeddedStoreError(
+                    f"embedded store {self.path / name} was written by the previous embedded "
+                    f"engine (litemongo), which this version no longer reads: ingest again "
+                    f"into a new embedded_path, or keep using the older spark_seis for it")
+            self._stores[name] = StoreFile(file)
         return self._stores[name]
 
     def __getitem__(self, name: str) -> EmbeddedDatabase:

@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 from spark_seis.db.crud_read import plain_document
-from spark_seis.db.normalize import event_name
 from spark_seis.engine.commit import job_staging
 from spark_seis.engine.misfit_pipeline import (
-    ExecutorOptions, FaultInjection, JobSummary, StationTask, build_pipeline,
-    plan_station_tasks, summarize,
+    ExecutorOptions, FaultInjection, JobSummary, StationTask, pipeline_from_tasks, summarize,
 )
 from spark_seis.engine.normalization import NormalizationTables, stationxml_for
+from spark_seis.engine.plan import (  # noqa: F401 - EmptyQueryError is part of this API
+    EmptyQueryError, EventPlan, event_tasks, plan_events, read_event_tasks,
+)
 from spark_seis.engine.progress import Counters, ProgressReporter
 from spark_seis.workflow.job_config import JobConfig
-
-class EmptyQueryError(LookupError):
-    """No wf documents matched: nothing to do (the CLI says what to check)."""
-
 
 def check_writable(folder: Path) -> None:
     """Fail before any Spark work if outputs cannot be written (read-only, full, ...)."""
@@ -33,48 +31,31 @@ def check_writable(folder: Path) -> None:
                                  f"{exc.strerror or exc}") from None
 
 
-def build_plan(db, job: JobConfig, resume: bool, changed_config_ok: bool = False
-               ) -> tuple[dict[str, list[StationTask]], int]:
-    wf = db.db[db.wf_collection]
-    observed = [plain_document(d) for d in wf.find({"data_tag": job.observed_tag})]
-    synthetic = [plain_document(d) for d in wf.find({"data_tag": job.synthetic_data_tag})]
-    if not observed and not synthetic:
-        raise EmptyQueryError(
-            f"no {db.wf_collection} documents with data_tag {job.observed_tag!r} or "
-            f"{job.synthetic_data_tag!r}; run 'spark-seis ingest' first or check the tags")
-    # events may be named by source_id or by their human event id
-    names = {str(d["_id"]): event_name(d) for d in db.db["source"].find({})}
-    wanted = {sid for sid, name in names.items() if name in job.events or sid in job.events}
-    plan = plan_station_tasks(observed, synthetic, wanted if job.events else ())
-    skipped = 0
-    if resume:  # done = in the database AND in the outputs, under the same Config
-        from spark_seis.engine import resume as resume_check
-
-        files = {e: Path(job.output_dir) / f"{names.get(e, e)}.h5" for e in plan}
-        if not changed_config_ok:
-            resume_check.check_same_config(files, job.misfit)
-        done = resume_check.finished_stations(
-            db, job.misfit, files,
-            Path(job.output_dir) / "adjoint" if job.specfem_adjoint_sources else None, names)
-        for event in list(plan):
-            before = len(plan[event])
-            plan[event] = [t for t in plan[event] if (event, t.code) not in done]
-            skipped += before - len(plan[event])
-            if not plan[event]:
-                del plan[event]
-    return plan, skipped
+def build_plan(db, job: JobConfig, resume: bool) -> tuple[dict[str, list[StationTask]], int]:
+    """The whole plan in memory (tests, serial checks): the job itself streams it."""
+    events = plan_events(db, job, resume)
+    eval_tag = job.misfit.eval_tag if resume else None
+    plan = {event: event_tasks(db, (job.observed_tag, job.synthetic_data_tag),
+                               db.wf_collection, value, eval_tag)
+            for event, value in events.source_ids.items()}
+    return plan, events.skipped
 
 
-def load_tables(db, plan: dict[str, list[StationTask]]) -> NormalizationTables:
+def load_tables(db, plan: dict[str, list[StationTask]] | EventPlan) -> NormalizationTables:
+    """Normalization of the planned events and stations, read once (then broadcast)."""
     from bson import ObjectId
 
+    if isinstance(plan, EventPlan):
+        events, codes = list(plan.source_ids), plan.codes
+    else:
+        events = list(plan)
+        codes = {tuple(t.code.split(".")) for tasks in plan.values() for t in tasks}
     ids: list[Any] = []
-    for sid in plan:
+    for sid in events:
         ids.append(sid)
         if ObjectId.is_valid(sid):
             ids.append(ObjectId(sid))
     sources = {str(d["_id"]): plain_document(d) for d in db.db["source"].find({"_id": {"$in": ids}})}
-    codes = {tuple(t.code.split(".")) for tasks in plan.values() for t in tasks}
     channel_docs = []
     for net in sorted({c[0] for c in codes}):
         stations = sorted(c[1] for c in codes if c[0] == net)
@@ -82,12 +63,13 @@ def load_tables(db, plan: dict[str, list[StationTask]]) -> NormalizationTables:
     return NormalizationTables(sources=sources, stationxml=stationxml_for(channel_docs))
 
 
-def _attach_fixed_windows(db, job: JobConfig, plan, options: ExecutorOptions) -> None:
+def _attach_fixed_windows(db, job: JobConfig, plan: EventPlan,
+                          options: ExecutorOptions) -> None:
     """fix_windows: choose the evaluation to re-use and read its windows once."""
     from spark_seis.engine import fixed_windows as fw
 
     current = (job.misfit.iteration or 1, job.misfit.step_count or 0)
-    source_ids = sorted(plan)
+    source_ids = sorted(plan.source_ids)
     chosen = fw.source_evaluation(fw.stored_evaluations(db, source_ids), current,
                                   job.fix_windows)
     if chosen is not None:
@@ -104,7 +86,9 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
 
     started = time.time()
     db = db or get_database(job.database_config())
-    plan, skipped = build_plan(db, job, resume, resume_with_changed_config)
+    if resume:  # done = in the database AND in the outputs, under the same Config
+        _check_resume(db, job, resume_with_changed_config)
+    plan = plan_events(db, job, resume)
     tables = load_tables(db, plan)
     output_dir = Path(job.output_dir)
     check_writable(output_dir)
@@ -116,7 +100,7 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         resume=resume, fault=fault)
     if job.fix_windows:
         _attach_fixed_windows(db, job, plan, options)
-    total = sum(len(t) for t in plan.values())
+    total = plan.total
     sc = spark.sparkContext
     counters = Counters.create(sc)
     tables_bc = sc.broadcast(tables)
@@ -125,7 +109,8 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         with job_staging(output_dir) as staging:  # per-task staged outputs, then gone
             options.staging_dir = str(staging)
             options_bc = sc.broadcast(options)
-            rdd = build_pipeline(sc, plan, tables_bc, options_bc, counters, npartitions)
+            rdd = _distributed_pipeline(sc, db, job, plan, tables_bc, options_bc, counters,
+                                        npartitions, resume)
             reporter = ProgressReporter(sc, counters, total, label="misfit") if progress else None
             if reporter:
                 with reporter:
@@ -134,4 +119,35 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
                 summaries = rdd.collect()
             options_bc.unpersist()
     tables_bc.unpersist()
-    return summarize(summaries, len(plan), skipped, str(output_dir), started)
+    return summarize(summaries, len(plan.stations), plan.skipped, str(output_dir), started)
+
+
+def _check_resume(db, job: JobConfig, changed_config_ok: bool) -> None:
+    from spark_seis.db.normalize import event_name
+    from spark_seis.engine import resume as resume_check
+
+    names = {str(d["_id"]): event_name(d) for d in db.db["source"].find({}, {"quakeml": 0})}
+    files = {sid: Path(job.output_dir) / f"{name}.h5" for sid, name in names.items()}
+    if not changed_config_ok:
+        resume_check.check_same_config(files, job.misfit)
+    resume_check.forget_unbacked_stations(
+        db, job.misfit, files,
+        Path(job.output_dir) / "adjoint" if job.specfem_adjoint_sources else None, names)
+
+
+def _distributed_pipeline(sc, db, job: JobConfig, plan: EventPlan, tables_bc, options_bc,
+                          counters, npartitions: int | None, resume: bool):
+    """Executors read their events' wf documents; tasks are spread over every core."""
+    events = list(plan.source_ids)
+    config, collection = job.database_config(), db.wf_collection
+    tags = (job.observed_tag, job.synthetic_data_tag)
+    eval_tag = job.misfit.eval_tag if resume else None
+    n_read = max(1, min(len(events), sc.defaultParallelism * 4))
+    n_compute = npartitions or max(1, min(plan.total, sc.defaultParallelism * 4))
+    tasks = sc.parallelize([plan.source_ids[e] for e in events], n_read).mapPartitions(
+        lambda ids: read_event_tasks(config, tags, collection, ids, eval_tag))
+    if n_compute > 1:  # one event's stations over every core (task metadata only)
+        tasks = tasks.keyBy(lambda t: f"{t.event_id}|{t.code}").partitionBy(
+            n_compute, lambda key: zlib.crc32(key.encode())).values()
+    return pipeline_from_tasks(tasks, events, tables_bc, options_bc, counters,
+                               sc.defaultParallelism)

@@ -283,15 +283,12 @@ def _upsert(options: ExecutorOptions, docs: dict[str, list[dict]], event_id: str
                              fault=fault)
 
 
-def build_pipeline(sc, plan: dict[str, list[StationTask]], tables_bc, options_bc,
-                   counters=None, compute_partitions: int | None = None):
-    """RDD of StationSummary: compute spread over all cores, write one task per event."""
-    tasks = [t for _event, station_tasks in sorted(plan.items()) for t in station_tasks]
-    events = sorted(plan)
+def pipeline_from_tasks(tasks, events: list[str], tables_bc, options_bc, counters=None,
+                        parallelism: int = 2):
+    """Compute each StationTask of the RDD ``tasks``, then write one task per event."""
     event_index = {e: i for i, e in enumerate(events)}
-    n_compute = compute_partitions or max(1, min(len(tasks), sc.defaultParallelism * 4))
-    n_write = max(1, min(len(events), sc.defaultParallelism * 2))
-    computed = sc.parallelize(tasks, n_compute).mapPartitions(
+    n_write = max(1, min(len(events), parallelism * 2))
+    computed = tasks.mapPartitions(
         lambda part: compute_partition(part, tables_bc.value, options_bc.value, counters))
     # every record of one event goes to one writer partition, sorted by station
     by_event = computed.repartitionAndSortWithinPartitions(

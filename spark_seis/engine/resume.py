@@ -122,3 +122,21 @@ def _entries(path: Path | None, config, h5py, configs, stations_with_entries):
             return stations_with_entries(h5, config.aux_path, config.synthetic_tag)
     except OSError:  # unreadable: nothing in it counts, the stations are redone
         return None
+
+
+def forget_unbacked_stations(db, config, event_files: Mapping[str, Path],
+                             specfem_dir: Path | None, event_names: Mapping[str, str]) -> int:
+    """Delete station documents of this evaluation whose outputs are missing.
+
+    The planner counts a station done by its ``misfit_station`` document; a document
+    whose ASDF entries or ``.adj`` files are gone must not make ``--resume`` skip the
+    station. It is rewritten when the station is redone. Returns how many went.
+    """
+    done = finished_stations(db, config, event_files, specfem_dir, event_names)
+    gone = 0
+    for doc in db.db[STATIONS].find({"eval_tag": config.eval_tag},
+                                    {"source_id": 1, "net": 1, "sta": 1}):
+        if (str(doc["source_id"]), f"{doc['net']}.{doc['sta']}") not in done:
+            db.db[STATIONS].delete_one({"_id": doc["_id"]})
+            gone += 1
+    return gone

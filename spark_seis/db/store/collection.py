@@ -38,6 +38,13 @@ def normalize_keys(keys: Any, direction: int = 1) -> list[tuple[str, int]]:
     return [(k, int(d)) for k, d in keys]
 
 
+def _is_upsert_by_id(op: Any) -> bool:
+    flt = getattr(op, "_filter", None)
+    return (type(op).__name__ == "ReplaceOne" and bool(op._upsert) and isinstance(flt, Mapping)
+            and len(flt) == 1 and "_id" in flt and not isinstance(flt["_id"], (Mapping, float))
+            and not any(k[:1] == "$" for k in op._doc))
+
+
 def _id_first(doc: dict) -> dict:
     """MongoDB stores ``_id`` as the first field whatever the order given."""
     return doc if next(iter(doc)) == "_id" else {"_id": doc["_id"], **doc}
@@ -211,7 +218,7 @@ class Collection:
         where, params, exact = query.translate(flt, self._store.indexed_fields(self.name))
         if not exact:
             return None
-        cols = ", ".join(f"json_type(doc, '$.{f}'), json_extract(doc, '$.{f}')" for f in fields)
+        cols = ", ".join(f"doc -> '$.{f}'" for f in fields)  # JSON text: one parse per field
         return self._projected_pages(where, params, fields, cols)
 
     def _projected_pages(self, where: str, params: list, fields: list[str],
@@ -224,8 +231,8 @@ class Collection:
                     f"ORDER BY rid LIMIT {PAGE}", [after, *params]).fetchall() \
                     if self._store.has_table(self.name, con) else []
             for row in rows:
-                yield {f: query.sql_result(row[1 + 2 * i], row[2 + 2 * i])
-                       for i, f in enumerate(fields) if row[1 + 2 * i] is not None}
+                yield {f: decode(row[1 + i]) for i, f in enumerate(fields)
+                       if row[1 + i] is not None}
             if len(rows) < PAGE:
                 return
             after = rows[-1][0]
@@ -280,7 +287,35 @@ class Collection:
 
         stages = list(pipeline)
         match = stages.pop(0)["$match"] if stages and "$match" in stages[0] else {}
+        counted = self._count_groups(match, stages[0]["$group"]) if len(stages) == 1 and \
+            "$group" in stages[0] else None
+        if counted is not None:
+            return iter(counted)
         return iter(process_pipeline(list(self.find(match)), None, stages, None))
+
+    def _count_groups(self, match: Mapping, group: Mapping) -> list[dict] | None:
+        """``{$group: {_id: "$field", n: {$sum: 1}}}`` after an exact match, in SQL."""
+        key, sums = group.get("_id"), {k: v for k, v in group.items() if k != "_id"}
+        if not (isinstance(key, str) and key.startswith("$") and query.valid_path(key[1:])
+                and all(isinstance(v, Mapping) and list(v) == ["$sum"] and
+                        isinstance(v["$sum"], int) and not isinstance(v["$sum"], bool)
+                        for v in sums.values())):
+            return None
+        where, params, exact = query.translate(match, self._store.indexed_fields(self.name))
+        if not exact:
+            return None
+        path = key[1:]
+        with self._store.reading() as con:
+            rows = con.execute(
+                f"SELECT json_type(doc, '$.{path}'), json_extract(doc, '$.{path}'), count(*) "
+                f"FROM {self._table} WHERE {where} GROUP BY 1, 2", params).fetchall() \
+                if self._store.has_table(self.name, con) else []
+        counts: dict[str, list] = {}
+        for kind, value, n in rows:  # missing and null are one group, as in MongoDB
+            value = query.sql_result(kind, value) if kind and kind != "null" else None
+            counts.setdefault(encode(value), [value, 0])[1] += n
+        return [{"_id": value, **{k: v["$sum"] * n for k, v in sums.items()}}
+                for value, n in counts.values()]
 
     # --- writing (inside one transaction on ``con``) --------------------------
     def _insert(self, con: sqlite3.Connection, doc: dict) -> Any:
@@ -453,6 +488,9 @@ class Collection:
         res = {"writeErrors": [], "writeConcernErrors": [], "nInserted": 0, "nUpserted": 0,
                "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": []}
         with self._store.writing(self.name) as con:
+            if all(_is_upsert_by_id(op) for op in requests) and \
+                    self._upsert_by_id(con, requests, res):
+                return BulkWriteResult(res, True)
             for i, op in enumerate(requests):
                 kind = type(op).__name__
                 try:
@@ -480,6 +518,44 @@ class Collection:
         if res["writeErrors"]:
             raise BulkWriteError(res)
         return BulkWriteResult(res, True)
+
+    def _upsert_by_id(self, con: sqlite3.Connection, ops: list[Any], res: dict) -> bool:
+        """What executors send (ReplaceOne by _id, upsert) as one executemany.
+
+        False (nothing written) when a unique index refuses a row: the caller then
+        runs the operations one by one to report which.
+        """
+        rows, keys = [], []
+        for op in ops:
+            new = {"_id": op._filter["_id"], **{k: v for k, v in op._doc.items() if k != "_id"}}
+            text = encode(new)
+            keys.append(encode(new["_id"]))
+            rows.append((keys[-1], text, checksum(text)))
+        existing: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            existing.update(r[0] for r in con.execute(
+                f"SELECT id FROM {self._table} WHERE id IN ({','.join('?' * len(part))})", part))
+        con.execute("SAVEPOINT upsert_by_id")
+        try:
+            con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?) "
+                            f"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
+                            f"crc = excluded.crc", rows)
+        except sqlite3.IntegrityError:
+            con.execute("ROLLBACK TO upsert_by_id")
+            con.execute("RELEASE upsert_by_id")
+            return False
+        con.execute("RELEASE upsert_by_id")
+        seen: set[str] = set()
+        for i, (op, key) in enumerate(zip(ops, keys)):
+            if key in existing or key in seen:
+                res["nMatched"] += 1
+                res["nModified"] += 1
+            else:
+                res["upserted"].append({"index": i, "_id": op._filter["_id"]})
+            seen.add(key)
+        res["nUpserted"] = len(res["upserted"])
+        return True
 
     # --- indexes and maintenance --------------------------------------------------
     def create_index(self, keys: Any, unique: bool = False, name: str | None = None,
