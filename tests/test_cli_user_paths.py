@@ -399,3 +399,14 @@ def test_preflight_names_the_engines_stations_collection():
     from spark_seis.engine.output_docs import STATIONS
 
     assert STATIONS_COLLECTION == STATIONS
+
+
+def test_inspector_imports_neither_obspy_nor_pyadjoint():
+    """`inspect`/`plot` read stored misfits: the numerical stack (obspy, pyadjoint) is not
+    loaded just to define Pyatoa's event misfit (it lives in processing.misfit_definitions)."""
+    code = ("import sys, spark_seis.cli.inspect_cmd, spark_seis.workflow.inspector;"
+            "print(sorted(m for m in ('pyspark', 'obspy', 'pyadjoint', 'pyflex') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out.strip() == "[]"

@@ -13,6 +13,7 @@ from obspy import Stream
 
 from spark_seis.core.errorlog import ErrorLog
 from spark_seis.processing.errors import StageError
+from spark_seis.processing.misfit_definitions import event_misfit  # noqa: F401 (re-export)
 from spark_seis.processing.config import Config
 
 ALGORITHM = "spark_seis.processing.measure"
@@ -105,7 +106,3 @@ def station_misfit(adjsrcs: dict[str, Any]) -> float:
                      for a in adjsrcs.values()))
 
 
-def event_misfit(station_misfits: Iterable[float], nwin: int) -> float:
-    """Pyatoa/Tape et al. (2010) event misfit: sum / (2 * nwin)."""
-    total = float(sum(station_misfits))
-    return total / (2.0 * nwin) if nwin else float("nan")

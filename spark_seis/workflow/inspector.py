@@ -10,7 +10,7 @@ carries ``source_id``, ``event``, ``net``, ``sta``, ``iteration``,
 Conventions (Pyatoa 0.4.2's Inspector): station ``unscaled_misfit`` = sum of
 component misfits, station ``misfit`` = unscaled_misfit / number of windows;
 event misfit = sum of station misfits / (2 * number of windows) (Tape et al. 2010,
-``spark_seis.processing.measure.event_misfit``); the misfit of an evaluation
+``spark_seis.processing.misfit_definitions.event_misfit``); the misfit of an evaluation
 (iteration/step) = mean of its event misfits.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from spark_seis.processing.measure import event_misfit
+from spark_seis.processing.misfit_definitions import event_misfit
 
 STATIONS = "misfit_station"
 MISFITS = "misfit"
