@@ -63,18 +63,43 @@ def load_tables(db, plan: dict[str, list[StationTask]] | EventPlan) -> Normaliza
     return NormalizationTables(sources=sources, stationxml=stationxml_for(channel_docs))
 
 
-def _attach_fixed_windows(db, job: JobConfig, plan: EventPlan,
+def _attach_fixed_windows(db, job: JobConfig, plan: EventPlan, tables: NormalizationTables,
                           options: ExecutorOptions) -> None:
-    """fix_windows: choose the evaluation to re-use and read its windows once."""
+    """fix_windows: per event, choose the evaluation to re-use and read its windows once:
+    from the database, else (none stored there) from the event's ASDF file in output_dir."""
+    from spark_seis.db.safe_names import inside
     from spark_seis.engine import fixed_windows as fw
 
     current = (job.misfit.iteration or 1, job.misfit.step_count or 0)
     source_ids = sorted(plan.source_ids)
-    chosen = fw.source_evaluation(fw.stored_evaluations(db, source_ids), current,
-                                  job.fix_windows)
-    if chosen is not None:
-        options.fixed_from = fw.eval_label(chosen)
-        options.fixed_windows = fw.load_fixed_windows(db, source_ids, chosen)
+    in_db = fw.stored_evaluations_by_event(db, source_ids)
+    by_evaluation: dict[tuple[int, int], list[str]] = {}
+    origin: dict[str, str] = {}
+    windows: dict[str, dict[str, list[dict]]] = {}
+    for sid in source_ids:
+        chosen = fw.source_evaluation(in_db.get(sid, []), current, job.fix_windows)
+        if chosen is not None:
+            by_evaluation.setdefault(chosen, []).append(sid)
+            origin[sid] = f"{fw.eval_label(chosen)} (database)"
+            continue
+        path = inside(job.output_dir, f"{tables.event_name(sid)}.h5")
+        if not path.exists():
+            continue
+        try:
+            chosen, found = fw.windows_from_file(path, sid, plan.codes, current,
+                                                 job.fix_windows, in_db.get(sid, []))
+        except Exception as exc:  # a bad file must not abort the job: stations pick anew
+            origin[sid] = (f"the event file {path}, which could not be read "
+                           f"({type(exc).__name__}: {exc})")
+            continue
+        if chosen is not None:
+            origin[sid] = (f"{fw.eval_label(chosen)} (ASDF file {path}, "
+                           f"MisfitWindows/{fw.aux_path(chosen)})")
+            windows.update(found)
+    for chosen, sids in by_evaluation.items():
+        windows.update(fw.load_fixed_windows(db, sids, chosen))
+    options.fixed_from = origin or None
+    options.fixed_windows = windows
 
 
 def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
@@ -99,7 +124,7 @@ def run_misfit_job(spark, job: JobConfig, *, db=None, resume: bool = False,
         collection=db.wf_collection,
         resume=resume, fault=fault)
     if job.fix_windows:
-        _attach_fixed_windows(db, job, plan, options)
+        _attach_fixed_windows(db, job, plan, tables, options)
     total = plan.total
     sc = spark.sparkContext
     counters = Counters.create(sc)

@@ -73,9 +73,10 @@ class ExecutorOptions:
     resume: bool = False
     fault: FaultInjection | None = None
     staging_dir: str = ""  # the job's own folder of per-task staged outputs (commit.job_staging)
-    # fix_windows: the evaluation ('i01s00') whose stored windows are re-used, and
-    # those windows by 'source_id|NET.STA' (engine.fixed_windows); None = pick
-    fixed_from: str | None = None
+    # fix_windows: per source_id, the evaluation whose stored windows are re-used and
+    # where they were read ('i01s00 (database)'), and those windows by
+    # 'source_id|NET.STA' (engine.fixed_windows); an event not in fixed_from picks
+    fixed_from: dict[str, str] | None = None
     fixed_windows: dict[str, dict[str, list[dict]]] | None = None
 
 
@@ -116,14 +117,14 @@ def compute_station(task: StationTask, tables: NormalizationTables,
                                             options.storage_root, event, options.collection)
     if keep_raw is not None:
         keep_raw.extend((st_obs.copy(), st_syn.copy()))
-    fixed = None
-    if options.fixed_from is not None:
+    fixed, fixed_from = None, (options.fixed_from or {}).get(str(task.event_id))
+    if fixed_from is not None:
         fixed = (options.fixed_windows or {}).get(f"{task.event_id}|{task.code}")
     result = process_station(st_obs, st_syn, inv, event, config, fixed_windows=fixed)
-    if options.fixed_from is not None:
+    if fixed_from is not None:
         result.elog.log("spark_seis.engine.fixed_windows", (
-            f"{task.code}: windows fixed from {options.fixed_from}" if fixed else
-            f"{task.code}: no stored windows at {options.fixed_from}; picked new windows"),
+            f"{task.code}: windows fixed from {fixed_from}" if fixed else
+            f"{task.code}: no stored windows at {fixed_from}; picked new windows"),
             "Informational" if fixed else "Complaint")
     if len(load_log):  # the read failure is the root cause: log it first
         merged = ErrorLog(load_log)
