@@ -25,9 +25,9 @@ from spark_seis.io import asdf_store
 from spark_seis.io.asdf_writer import EventFileWriter, stationxml_bytes
 from spark_seis.processing.config import Config
 from spark_seis.processing.station import process_station
+from pyatoa_support import pyatoa_python
 
 NZ = Path(__file__).parent / "data" / "nz_2018p130600"
-PYATOA_PYTHON = Path("/work/bench-venv-pyatoa/bin/python")
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +124,7 @@ def test_pyatoa_loads_windows_adjoint_sources_and_traces(station):
         "                  'misfit': {c: a.misfit for c, a in\n"
         "                             load_adjsrcs(ds, 'NZ', 'BFZ', 1, 0).items()},\n"
         "                  'tags': sorted(ds.waveforms.NZ_BFZ.get_waveform_tags())}))\n")
-    if not PYATOA_PYTHON.exists():
-        pytest.fail(f"{PYATOA_PYTHON} missing: build it with bench/setup_env.sh")
-    proc = subprocess.run([str(PYATOA_PYTHON), "-c", script, str(ours)],
+    proc = subprocess.run([pyatoa_python(), "-c", script, str(ours)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])

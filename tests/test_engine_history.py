@@ -15,9 +15,9 @@ import pytest
 from engine_support import NZ, SYN_TAG, build_database, job_for
 from spark_seis.engine.misfit_job import run_misfit_job
 from spark_seis.engine.misfit_pipeline import FaultInjection
+from pyatoa_support import pyatoa_python
 
 EVENT_FILE = "2018p130600.h5"
-PYATOA_PYTHON = Path("/work/bench-venv-pyatoa/bin/python")
 
 
 def snapshot(path: Path) -> dict[str, tuple]:
@@ -82,10 +82,8 @@ def test_next_step_keeps_the_first_and_a_rerun_replaces_it_exactly_once(spark, t
 @pytest.fixture(scope="module")
 def pyatoa_file(tmp_path_factory) -> Path:
     """An event file written by Pyatoa 0.4.2 itself with i01/s00 and i01/s01."""
-    if not PYATOA_PYTHON.exists():
-        pytest.fail(f"{PYATOA_PYTHON} missing: build it with bench/setup_env.sh")
     out = tmp_path_factory.mktemp("pyatoa") / EVENT_FILE
-    proc = subprocess.run([str(PYATOA_PYTHON), str(Path(__file__).with_name(
+    proc = subprocess.run([pyatoa_python(), str(Path(__file__).with_name(
         "pyatoa_write_history.py")), str(NZ), str(out)], capture_output=True, text=True,
         timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
