@@ -101,7 +101,7 @@ def atomic_output(final: Path | str, wait_for_lock: bool = False) -> Iterator[Pa
             if staging.exists():
                 _fsync(staging)
                 os.replace(staging, final)
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 staging.unlink()
@@ -116,7 +116,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename durable: fsync the folder that holds it (best effort)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:

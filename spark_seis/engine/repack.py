@@ -31,7 +31,7 @@ from spark_seis.db.repack_plan import (
 )
 from spark_seis.db.schema import check_wf_collection
 from spark_seis.engine.commit import (
-    STAGING_SUFFIX, OutputBusyError, output_lock, staging_path,
+    STAGING_SUFFIX, OutputBusyError, fsync_dir, output_lock, staging_path,
 )
 
 JOURNAL = "repack_journal"
@@ -96,15 +96,6 @@ class _SourceFiles:
             self.handles.popitem()[1].close()
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def write_gather(gather: GatherPlan, storage_root: str) -> bool:
     """Copy the gather's byte ranges into its file; False if a complete one exists.
 
@@ -126,7 +117,7 @@ def write_gather(gather: GatherPlan, storage_root: str) -> bool:
             out.flush()
             os.fsync(out.fileno())
         os.replace(staging, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
