@@ -293,8 +293,9 @@ def _scaled_semd(src: Path, dst: Path, factor: float, shift: int) -> Path:
 
 @pytest.fixture(scope="module")
 def inversion(spark, tmp_path_factory):
-    """`spark-seis run` (fix_windows ITER, resumed so the file keeps every evaluation)
-    over i01/s00 -> i01/s01 -> i02/s00, each with its own SPECFEM synthetics."""
+    """`spark-seis run` (fix_windows ITER; plain runs, no --resume: a run of one
+    evaluation keeps the others in the event file) over i01/s00 -> i01/s01 -> i02/s00,
+    each with its own SPECFEM synthetics."""
     import shutil
 
     tmp_path = tmp_path_factory.mktemp("inversion")
@@ -313,8 +314,7 @@ def inversion(spark, tmp_path_factory):
             text = "\n".join(f"{key}: {value}" if line.startswith(f"{key}:") else line
                              for line in text.splitlines()) + "\n"
         job_path.write_text(text)
-        summary = run_job(job_path, spark=spark, progress=False, fix_windows="ITER",
-                          resume=True)
+        summary = run_job(job_path, spark=spark, progress=False, fix_windows="ITER")
         assert summary.ok == 1
         # Pyatoa's fixed-window step reads i01/s00 windows from this state of the file
         snapshots[(it, step)] = shutil.copy(job.asdf_path(EVENT), tmp_path / f"i{it}s{step}.h5")
@@ -364,7 +364,7 @@ def test_inversion_sequence_with_fixed_windows_equals_pyatoa(inversion, tmp_path
     shutil.copy(job.asdf_path(EVENT), final / f"{EVENT}.h5")
     tasks.append({"do": "inspect", "dir": str(final)})
     out = run_pyatoa("pyatoa_side.py", {"tasks": tasks})["results"]
-    # every evaluation stays in the event file (resumed runs), and Pyatoa's Inspector
+    # every evaluation stays in the event file, and Pyatoa's Inspector
     # reports the station and step misfits our Inspector reports (same definitions)
     from spark_seis.workflow.inspector import Inspector
 
