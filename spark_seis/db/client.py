@@ -105,8 +105,19 @@ def get_database(config: Mapping[str, Any] | str | Path | None = None, **overrid
         cfg = load_config(None, {**dict(config), **overrides})
     client = get_client(cfg.get("mongo_uri"), cfg["embedded_path"])
     check_available(client, cfg.get("mongo_uri"), attempts=int(cfg.get("connect_attempts", 3)))
-    return Database(client, cfg["database_name"], db_schema=cfg["db_schema"],
-                    storage_root=cfg["storage_root"], config=cfg)
+
+    def open_database() -> Any:
+        return Database(client, cfg["database_name"], db_schema=cfg["db_schema"],
+                        storage_root=cfg["storage_root"], config=cfg)
+
+    if cfg.get("mongo_uri"):
+        return open_database()
+    from .retry import with_retry
+
+    # Setting up indexes while another process commits can meet SQLite's immediate
+    # "database is locked" (seen with two ingests started together): it is transient.
+    return with_retry(open_database, what=f"opening the embedded store {cfg['embedded_path']}",
+                      attempts=6)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ Why this and not an existing package: docs/database.md ("Which store").
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import sqlite3
@@ -35,6 +36,21 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 class EmbeddedStoreError(RuntimeError):
     """The embedded store is damaged, full or unwritable; the message names the file."""
+
+
+@contextmanager
+def _open_lock(file: Path) -> Iterator[None]:
+    """Exclusive, inter-process, held only while a connection is set up."""
+    try:
+        fd = os.open(f"{file}.open-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only folder: nobody can be creating the store there
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class StoreFile:
@@ -73,6 +89,17 @@ class StoreFile:
     def _connect(self) -> sqlite3.Connection:
         if self._con is not None and self._pid == os.getpid():
             return self._con
+        # Two processes opening a new store at once race on the switch to WAL and on
+        # the catalog table; SQLite answers such a race with an immediate "database is
+        # locked" (its busy handler is not used for that lock upgrade). Opens are
+        # therefore serialized across processes by a lock file beside the store.
+        with _open_lock(self.file):
+            con = self._connect_locked()
+        self._con, self._pid = con, os.getpid()
+        self._schema_version, self._tables = None, set()
+        return con
+
+    def _connect_locked(self) -> sqlite3.Connection:
         con = sqlite3.connect(str(self.file), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                               check_same_thread=False)
         try:
@@ -94,8 +121,6 @@ class StoreFile:
         except BaseException:
             con.close()
             raise
-        self._con, self._pid = con, os.getpid()
-        self._schema_version, self._tables = None, set()
         return con
 
     @contextmanager
