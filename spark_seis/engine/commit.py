@@ -95,17 +95,26 @@ def atomic_output(final: Path | str, wait_for_lock: bool = False) -> Iterator[Pa
     final.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(final, wait=wait_for_lock):
         remove_stale_staging(final)
-        staging = staging_path(final)
-        try:
+        with renamed_into_place(final) as staging:
             yield staging
-            if staging.exists():
-                _fsync(staging)
-                os.replace(staging, final)
-                fsync_dir(final.parent)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                staging.unlink()
-            raise
+
+
+@contextlib.contextmanager
+def renamed_into_place(final: Path) -> Iterator[Path]:
+    """Yield a staging path for ``final``; on success make it ``final`` durably (fsync,
+    rename, fsync of the folder); on any exception remove it. No lock: callers whose
+    attempts may race either hold :func:`output_lock` or write identical bytes."""
+    staging = staging_path(final)
+    try:
+        yield staging
+        if staging.exists():
+            _fsync(staging)
+            os.replace(staging, final)
+            _fsync_dir(final.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        raise
 
 
 def _fsync(path: Path) -> None:
@@ -116,7 +125,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
+def _fsync_dir(path: Path) -> None:
     """Make a rename durable: fsync the folder that holds it (best effort)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)

@@ -31,7 +31,7 @@ from spark_seis.db.repack_plan import (
 )
 from spark_seis.db.schema import check_wf_collection
 from spark_seis.engine.commit import (
-    STAGING_SUFFIX, OutputBusyError, fsync_dir, output_lock, staging_path,
+    STAGING_SUFFIX, OutputBusyError, output_lock, renamed_into_place,
 )
 
 JOURNAL = "repack_journal"
@@ -106,22 +106,13 @@ def write_gather(gather: GatherPlan, storage_root: str) -> bool:
     if final.exists() and final.stat().st_size == gather.size:
         return False
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_path(final)
     sources = _SourceFiles(storage_root)
     try:
-        with open(staging, "wb") as out:
+        with renamed_into_place(final) as staging, open(staging, "wb") as out:
             for m in gather.members:
                 where = f"document {m.wf_id}: file {m.src_dir}/{m.src_dfile}"
                 out.write(sample_io.read_range(sources.get(m.src_dir, m.src_dfile),
                                                m.read_offset, m.nbytes, where))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(staging, final)
-        fsync_dir(final.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            staging.unlink()
-        raise
     finally:
         sources.close()
     return True
