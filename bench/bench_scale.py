@@ -17,15 +17,19 @@ driver did before. Prints JSON; results in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import threading
 import time
 import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,14 +39,65 @@ BIN = Path(sys.executable).parent
 DAY = 86400.0
 
 
-def generate(folder: Path, events: int, stations: int) -> int:
-    """QuakeML, StationXML, MiniSEED and .semd files; returns the number of waveform files."""
+RECLEN = 4096
+STATIONS_PER_EVENT = 250  # x 6 traces = 1,500 wf documents per event (as bench_store.py)
+
+
+def _mseed_records(data: bytes) -> np.ndarray:
+    """MiniSEED bytes as one row per 4096-byte record (the NZ files and ours use 4096)."""
+    if len(data) % RECLEN:
+        raise ValueError(f"MiniSEED of {len(data)} bytes is not whole {RECLEN}-byte records")
+    return np.frombuffer(data, np.uint8).reshape(-1, RECLEN).copy()
+
+
+def _shift_records(recs: np.ndarray, seconds: float) -> np.ndarray:
+    """The records with their start time (fixed header BTIME, big-endian) moved by ``seconds``."""
+    from obspy import UTCDateTime
+
+    out = recs.copy()
+    for row in out:
+        y, d, h, m, s, _u, frac = struct.unpack(">HHBBBBH", row[20:30].tobytes())
+        t = UTCDateTime(year=y, julday=d, hour=h, minute=m, second=s,
+                        microsecond=frac * 100) + seconds
+        row[20:30] = np.frombuffer(struct.pack(">HHBBBBH", t.year, t.julday, t.hour, t.minute,
+                                               t.second, 0, t.microsecond // 100), np.uint8)
+    return out
+
+
+def _with_station(recs: np.ndarray, code: str) -> bytes:
+    out = recs.copy()
+    out[:, 8:13] = np.frombuffer(code.ljust(5).encode(), np.uint8)
+    return out.tobytes()
+
+
+def _synthetic_template(origin) -> np.ndarray:
+    """NZ.BFZ's SPECFEM synthetics as float32 MiniSEED records (three traces)."""
+    from spark_seis.io.specfem import read_semd
+
+    out = io.BytesIO()
+    for c in "ENZ":
+        tr = read_semd(NZ / "synthetics_BFZ" / f"NZ.BFZ.BX{c}.semd", origin)[0]
+        tr.data = tr.data.astype(np.float32)
+        del tr.stats.time_offset
+        tr.write(out, format="MSEED", encoding="FLOAT32", reclen=RECLEN)
+    return _mseed_records(out.getvalue())
+
+
+def generate(folder: Path, events: int, stations: int) -> dict:
+    """QuakeML, StationXML and MiniSEED in grouped files, from the real NZ.BFZ data.
+
+    Event e is 2018p130600 moved by e days (arrivals dropped: the catalog carries no
+    picks). Observed: NZ.BFZ's real records (Steim2, 37,001 samples per channel) with
+    station code and start times rewritten in the record headers, one file per
+    station and day holding its three channels, as a data centre delivers them.
+    Synthetic: the SPECFEM traces of NZ.BFZ as float32 MiniSEED, one multi-trace file
+    per event holding every station. Returns file counts and bytes.
+    """
     from obspy import read, read_events, read_inventory
 
-    cat0, inv0 = read_events(str(NZ / "test_catalog_2018p130600.xml")), read_inventory(
-        str(NZ / "test_dataless_NZ_BFZ.xml"))
-    st0 = read(str(NZ / "mseed" / "*"))
-    semd = {c: (NZ / "synthetics_BFZ" / f"NZ.BFZ.BX{c}.semd").read_text() for c in "ENZ"}
+    cat0 = read_events(str(NZ / "test_catalog_2018p130600.xml"))
+    inv0 = read_inventory(str(NZ / "test_dataless_NZ_BFZ.xml"))
+    origin = cat0[0].preferred_origin() or cat0[0].origins[0]
     data = folder / "data"
     data.mkdir(parents=True)
     cat = cat0.copy()
@@ -52,38 +107,58 @@ def generate(folder: Path, events: int, stations: int) -> int:
         ev.resource_id = f"smi:nz.org.geonet/bench{e:05d}"
         for o in ev.origins:
             o.time += e * DAY
+            o.arrivals = []
         cat.events.append(ev)
     cat.write(str(data / "catalog.xml"), format="QUAKEML")
     inv = inv0.copy()
     template = inv0[0][0]
     inv[0].stations = []
-    for s in range(stations):
+    codes = [f"B{s:04d}" for s in range(stations)]
+    for code in codes:
         sta = template.copy()
-        sta.code = f"B{s:04d}"
+        sta.code = code
         inv[0].stations.append(sta)
     inv.write(str(data / "stations.xml"), format="STATIONXML")
+    obs0 = _mseed_records(b"".join((NZ / "mseed" / f"NZ.BFZ.10.HH{c}.D.2018.049").read_bytes()
+                                   for c in "ENZ"))
+    syn0 = _synthetic_template(origin.time)
     files = 0
     for e in range(events):
-        obs, syn = data / "mseed" / f"bench{e:05d}", data / "syn" / f"bench{e:05d}"
-        obs.mkdir(parents=True)
-        syn.mkdir(parents=True)
-        for s in range(stations):
-            for tr in st0:
-                t = tr.copy()
-                t.stats.station = f"B{s:04d}"
-                t.stats.starttime += e * DAY
-                t.write(str(obs / f"{t.id}.D"), format="MSEED")
-            for c, text in semd.items():
-                (syn / f"NZ.B{s:04d}.BX{c}.semd").write_text(text)
-            files += 6
-    return files
+        obs_e, syn_e = _shift_records(obs0, e * DAY), _shift_records(syn0, e * DAY)
+        day = origin.time + e * DAY
+        obs_dir = data / "mseed" / f"{day.year}" / f"{day.julday:03d}"
+        obs_dir.mkdir(parents=True)
+        for code in codes:
+            (obs_dir / f"NZ.{code}.10.HH.D.{day.year}.{day.julday:03d}.mseed").write_bytes(
+                _with_station(obs_e, code))
+        syn_dir = data / "synthetics"
+        syn_dir.mkdir(exist_ok=True)
+        with open(syn_dir / f"bench{e:05d}.NZ.BX.mseed", "wb") as fh:
+            for code in codes:
+                fh.write(_with_station(syn_e, code))
+        files += stations + 1
+    # the rewritten headers are read back by ObsPy: codes, times and samples as intended
+    day = origin.time
+    first = read(str(data / "mseed" / f"{day.year}" / f"{day.julday:03d}"
+                     / f"NZ.B0000.10.HH.D.{day.year}.{day.julday:03d}.mseed"))
+    real = read(str(NZ / "mseed" / "*"))
+    assert len(first) == 3 and first[0].stats.station == "B0000", first
+    assert all((a.data == b.data).all() for a, b in zip(sorted(first, key=lambda t: t.id),
+                                                           sorted(real, key=lambda t: t.id)))
+    syn = read(str(data / "synthetics" / "bench00000.NZ.BX.mseed"), headonly=True)
+    assert len(syn) == 3 * stations, syn
+    return {"files": files + 2, "input_mb": sum(f.stat().st_size for f in data.rglob("*")
+                                                if f.is_file()) / 2 ** 20}
 
 
 class PeakMemory:
-    """Peak RSS of a process (driver) and of its pyspark worker descendants, from /proc."""
+    """Peak RSS, sampled from /proc every 0.2 s: the process itself (driver), its Python
+    workers (pyspark daemon and workers) and its JVM (in local mode the JVM is both
+    Spark's driver side and the executor)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.driver, self.workers, self._stop = pid, 0, 0, threading.Event()
+        self.pid, self._stop = pid, threading.Event()
+        self.peak = {"driver": 0, "workers": 0, "jvm": 0}
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -113,75 +188,136 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.driver = max(self.driver, self._rss(self.pid))
-            workers = 0
+            now = {"driver": self._rss(self.pid), "workers": 0, "jvm": 0}
             for pid in self._children():
                 try:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 except OSError:
                     continue
-                if b"pyspark" in cmd and b"java" not in cmd:
-                    workers += self._rss(pid)
-            self.workers = max(self.workers, workers)
+                if b"java" in cmd.split(b"\0")[0]:
+                    now["jvm"] += self._rss(pid)
+                elif b"pyspark" in cmd:
+                    now["workers"] += self._rss(pid)
+            for key, value in now.items():
+                self.peak[key] = max(self.peak[key], value)
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
+        return {f"{k}_peak_mb": round(v / 2 ** 20, 1) for k, v in self.peak.items()}
+
+
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
 
 def timed_run(cmd: list[str], cwd: Path) -> dict:
+    load = load_average()
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
     mem = PeakMemory(proc.pid)
     out, _ = proc.communicate()
-    mem.stop()
+    peaks = mem.stop()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
-    return {"seconds": time.perf_counter() - t, "driver_peak_mb": mem.driver / 2 ** 20,
-            "workers_peak_mb": mem.workers / 2 ** 20, "tail": out.strip().splitlines()[-3:]}
+    return {"seconds": round(time.perf_counter() - t, 2), **peaks, "load_before": load,
+            "load_after": load_average(), "tail": out.strip().splitlines()[-4:]}
 
 
-def end_to_end(base: Path, traces: int) -> dict:
-    stations = max(1, min(50, traces // 6))
-    events = max(1, traces // (6 * stations))
+PROBE = """
+import json, sys, time
+t = time.perf_counter()
+from spark_seis.db.client import get_database
+from spark_seis.engine.misfit_job import load_tables
+from spark_seis.engine.plan import plan_events
+from spark_seis.workflow.job_config import JobConfig
+imports = time.perf_counter() - t
+job = JobConfig.load(sys.argv[1], {"events": sys.argv[2].split(",")})
+out = {"imports_s": imports}
+t = time.perf_counter()
+db = get_database(job.database_config())
+wf = db.db[db.wf_collection]
+src = db.db["source"].find_one({"event_id": job.events[0]}, {"_id": 1})["_id"]
+docs = list(wf.find({"source_id": src}))
+out["open_first_find_s"], out["first_find_docs"] = time.perf_counter() - t, len(docs)
+t = time.perf_counter()
+docs = list(wf.find({"source_id": src}))
+out["find_event_s"] = time.perf_counter() - t
+t = time.perf_counter()
+out["wf_documents"] = wf.count_documents({})
+out["count_all_s"] = time.perf_counter() - t
+t = time.perf_counter()
+out["event_count"] = wf.count_documents({"source_id": src})
+out["count_event_s"] = time.perf_counter() - t
+t = time.perf_counter()
+plan = plan_events(db, job, False)
+load_tables(db, plan)
+out["plan_s"], out["plan_stations"] = time.perf_counter() - t, plan.total
+print(json.dumps(out))
+"""
+
+
+def probe_store(folder: Path, events: list[str]) -> dict:
+    """Query times and the driver's plan of the job's events, in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", PROBE, "conf/job.yaml", ",".join(events)],
+                         cwd=folder, capture_output=True, text=True, check=True)
+    return {k: round(v, 4) if isinstance(v, float) else v
+            for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
+def du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2 ** 20
+
+
+def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
+               stations: int = STATIONS_PER_EVENT) -> dict:
+    """One catalog size: generate, ingest (all), run + inspect (the first ``job_events``)."""
+    events = max(job_events, round(traces / (6 * stations)))
     folder = base / f"t{traces}"
     shutil.rmtree(folder, ignore_errors=True)
     t = time.perf_counter()
-    files = generate(folder, events, stations)
-    gen_s = time.perf_counter() - t
+    res: dict = {"traces": 6 * events * stations, "events": events,
+                 "stations_per_event": stations, "load_start": load_average()}
+    res.update(generate(folder, events, stations))
+    res["generate_s"] = round(time.perf_counter() - t, 1)
     (folder / "conf").mkdir()
     shutil.copy(ROOT / "conf" / "misfit.yaml", folder / "conf" / "misfit.yaml")
     (folder / "conf" / "job.yaml").write_text(
         "work_dir: work\nmisfit_config: misfit.yaml\niteration: 1\nstep_count: 0\n"
         "output_dir: output\nspecfem_adjoint_sources: false\n")
-    n = events * stations
-    res = {"traces": 6 * n, "events": events, "stations": n, "files": files,
-           "generate_s": gen_s,
-           "input_mb": sum(f.stat().st_size for f in (folder / "data").rglob("*")
-                           if f.is_file()) / 2 ** 20}
-    res["ingest"] = timed_run([str(BIN / "spark-seis"), "ingest", "-c", "conf/job.yaml",
-                               "--no-progress", "data"], folder)
-    res["run"] = timed_run([str(BIN / "spark-seis"), "run", "conf/job.yaml", "--master",
-                            "local[2]", "--quiet"], folder)
-    res["inspect"] = timed_run([str(BIN / "spark-seis"), "inspect", "--config", "conf/job.yaml",
-                                "--level", "station", "--max-rows", "5"], folder)
-    for stage in ("ingest", "run", "inspect"):
-        res[stage]["stations_per_s"] = n / res[stage]["seconds"]
+    spark_seis = str(BIN / "spark-seis")
+    ingest = [spark_seis, "ingest", "-c", "conf/job.yaml", "--no-progress"]
+    res["ingest_observed"] = timed_run(ingest + ["data/catalog.xml", "data/stations.xml",
+                                                 "data/mseed"], folder)
+    res["ingest_synthetic"] = timed_run(ingest + ["--tag", "synthetic_i01s00",
+                                                  "data/synthetics"], folder)
+    ingest_s = res["ingest_observed"]["seconds"] + res["ingest_synthetic"]["seconds"]
+    res["ingest_stations_per_s"] = round(events * stations / ingest_s, 2)
+    res["ingest_traces_per_s"] = round(res["traces"] / ingest_s, 1)
     store = folder / "work" / "mongo_store"
-    res["store_mb"] = sum(f.stat().st_size for f in store.iterdir()) / 2 ** 20
-    from spark_seis.db import Database, get_client
-
-    db = Database(get_client(path=store), "spark_seis", storage_root=folder / "work" / "wf_data")
-    src = db.source.find_one({})
-    wf = db.wf_TimeSeries
-    t = time.perf_counter()
-    got = len(list(wf.find({"source_id": src["_id"]})))
-    res["query_one_event_s"], res["query_one_event_docs"] = time.perf_counter() - t, got
-    t = time.perf_counter()
-    res["wf_documents"] = wf.count_documents({})
-    res["count_s"] = time.perf_counter() - t
+    res["store_mb"] = round(du_mb(store), 1)
+    res["sample_files_mb"] = round(du_mb(folder / "work" / "wf_data"), 1)
+    chosen = [f"bench{e:05d}" for e in range(job_events)]
+    res["probe"] = probe_store(folder, chosen)
+    subset = job_events * stations
+    run = [spark_seis, "run", "conf/job.yaml", "--master", "local[2]", "--quiet"]
+    for name in chosen:
+        run += ["--event", name]
+    res["run"] = timed_run(run, folder)
+    summary = json.loads((folder / "work" / "output" / "run_summary.json").read_text()) \
+        if (folder / "work" / "output" / "run_summary.json").exists() else \
+        json.loads(next(folder.rglob("run_summary.json")).read_text())
+    res["run"]["summary"] = {k: summary.get(k) for k in ("seconds", "stations", "ok", "dead",
+                                                         "events", "dead_reasons")}
+    res["run"]["stations_per_s"] = round(subset / res["run"]["seconds"], 3)
+    res["inspect"] = timed_run([spark_seis, "inspect", "--config", "conf/job.yaml",
+                                "--level", "station", "--max-rows", "5"], folder)
+    res["inspect"]["stations_per_s"] = round(subset / res["inspect"]["seconds"], 2)
+    res["disk_mb"] = round(du_mb(folder), 1)
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
     return res
 
 
@@ -215,17 +351,23 @@ def plan_memory(store: str, observed_tag: str = "observed") -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--traces", default="600,6000")
-    ap.add_argument("--plan-sizes", default="10000,100000")
+    ap.add_argument("--traces", default="10000", help="catalog sizes end to end (wf documents)")
+    ap.add_argument("--job-events", type=int, default=1,
+                    help="events the job runs at every size (x 250 stations)")
+    ap.add_argument("--plan-sizes", default="", help="part 2: planner alone on these sizes")
     ap.add_argument("--plan-store", default=None)
     ap.add_argument("--dir", default="/tmp/bench_scale")
+    ap.add_argument("--keep", action="store_true", help="keep each size's folder")
+    ap.add_argument("--stations", type=int, default=STATIONS_PER_EVENT,
+                    help="stations per event (a smoke test may use fewer)")
     args = ap.parse_args()
     base = Path(args.dir)
     base.mkdir(parents=True, exist_ok=True)
-    from bench_store import fill
 
     res: dict = {"plan": [], "end_to_end": []}
     for n in [int(x) for x in args.plan_sizes.split(",") if x]:
+        from bench_store import fill
+
         path = str(base / f"plan{n}")
         shutil.rmtree(path, ignore_errors=True)
         fill(path, n)
@@ -235,7 +377,8 @@ def main() -> None:
         res["plan"].append(plan_memory(args.plan_store))
         print(json.dumps(res["plan"][-1]), flush=True)
     for traces in [int(x) for x in args.traces.split(",") if x]:
-        res["end_to_end"].append(end_to_end(base, traces))
+        res["end_to_end"].append(end_to_end(base, traces, args.job_events, args.keep,
+                                                 args.stations))
         print(json.dumps(res["end_to_end"][-1], default=str), flush=True)
     print(json.dumps(res, indent=1, default=str))
 
