@@ -149,14 +149,14 @@ def planned_work(db, observed_tag: str, synthetic_tag: str, eval_tag: str,
                  wanted: set[str], resume: bool, outputs_done=None) -> PlannedWork:
     """Count (event, station) pairs the job would run: the rule of
     engine.misfit_pipeline.plan_station_tasks, without importing it (obspy)."""
+    from spark_seis.db.event_stations import event_station_codes, event_values
+
     wf = db.db[db.wf_collection]
+    tags = {"data_tag": {"$in": [observed_tag, synthetic_tag]}}
     pairs = set()
-    for doc in wf.find({"data_tag": {"$in": [observed_tag, synthetic_tag]}},
-                       {"source_id": 1, "net": 1, "sta": 1}):
-        event = doc.get("source_id")
-        if event is None or (wanted and str(event) not in wanted):
-            continue
-        pairs.add((str(event), f"{doc.get('net', '')}.{doc.get('sta', '')}"))
+    for event in event_values(wf, tags, wanted):  # with --event: those events' documents only
+        pairs |= {(str(event), f"{net}.{sta}")
+                  for net, sta in event_station_codes(wf, event, tags)}
     done = set()
     if resume and pairs:
         for doc in db.db[STATIONS_COLLECTION].find({"eval_tag": eval_tag},

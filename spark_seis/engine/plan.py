@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from spark_seis.db.crud_read import plain_document
+from spark_seis.db.event_stations import event_station_codes, event_values
 from spark_seis.db.normalize import event_name
 from spark_seis.engine.misfit_pipeline import StationTask, plan_station_tasks
 from spark_seis.engine.output_docs import STATIONS
@@ -49,20 +50,23 @@ def finished_stations(db, eval_tag: str, event: str) -> set[str]:
 def plan_events(db, job, resume: bool) -> EventPlan:
     """Events of the job and their station counts, one indexed query per event."""
     wf = db.db[db.wf_collection]
-    ids = [v for v in wf.distinct("source_id", _tags(job)) if v is not None]
-    if not ids and not wf.count_documents(_tags(job)):
-        raise EmptyQueryError(
-            f"no {db.wf_collection} documents with data_tag {job.observed_tag!r} or "
-            f"{job.synthetic_data_tag!r}; run 'spark-seis ingest' first or check the tags")
+    wanted: set[str] = set()
     if job.events:  # events may be named by source_id or by their human event id
         names = {str(d["_id"]): event_name(d)
                  for d in db.db["source"].find({}, {"quakeml": 0})}
-        ids = [v for v in ids if str(v) in job.events or names.get(str(v)) in job.events]
+        known = set(names) | set(names.values())
+        wanted = {sid for sid, name in names.items() if sid in job.events or name in job.events}
+        wanted |= {str(e) for e in job.events if str(e) not in known}  # ids without a source
+    # with a selection, only the selected events' documents are queried (not the catalog)
+    ids = event_values(wf, _tags(job), wanted)
+    if not ids and not wanted and not wf.count_documents(_tags(job)):
+        raise EmptyQueryError(
+            f"no {db.wf_collection} documents with data_tag {job.observed_tag!r} or "
+            f"{job.synthetic_data_tag!r}; run 'spark-seis ingest' first or check the tags")
     plan = EventPlan()
     for value in sorted(ids, key=str):
         event = str(value)
-        codes = {(d.get("net", ""), d.get("sta", "")) for d in wf.find(
-            {"source_id": value, **_tags(job)}, {"_id": 0, "net": 1, "sta": 1})}
+        codes = event_station_codes(wf, value, _tags(job))
         done = finished_stations(db, job.misfit.eval_tag, event) if resume else set()
         todo = {c for c in codes if f"{c[0]}.{c[1]}" not in done}
         plan.skipped += len(codes) - len(todo)
