@@ -7,6 +7,8 @@ from pathlib import Path
 from .common import Progress, load_job, open_database
 from .errors import UserError
 
+SPARK_MIN_FILES = 2000  # waveform files from which ingest runs on Spark unless --serial
+
 
 def run_ingest(args) -> int:
     """0 when every input of a known kind was stored (or already there), 1 when some
@@ -19,7 +21,8 @@ def run_ingest(args) -> int:
     db = open_database(job)
     if not args.no_progress:  # the imports below take seconds on a busy machine
         print(f"ingest: reading {', '.join(args.paths)}...", file=sys.stderr, flush=True)
-    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
+    from spark_seis.workflow.ingest import (WAVEFORM_KINDS, IngestOptions, IngestStopped,
+                                            collect_files, ingest_paths)
 
     options = IngestOptions(observed_tag=job.observed_tag,
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
@@ -27,9 +30,22 @@ def run_ingest(args) -> int:
                             window_minutes=args.window_minutes,
                             asdf_tags=args.asdf_tag or None,
                             cut=tuple(args.cut) if args.cut else None)
+    listing = collect_files(args.paths)
+    waveforms = sum(len(listing[0][k]) for k in WAVEFORM_KINDS)
+    spark = _spark_for(args, job, waveforms)
     progress = Progress("ingest", enabled=not args.no_progress)
     try:
-        summary, stopped = ingest_paths(db, args.paths, options, progress=progress), None
+        if spark is None:
+            summary = ingest_paths(db, args.paths, options, progress=progress, listing=listing)
+        else:
+            from spark_seis.engine.ingest_spark import StoreNotShared, ingest_paths_spark
+
+            try:
+                summary = ingest_paths_spark(spark, db, args.paths, options, progress=progress,
+                                             listing=listing)
+            except StoreNotShared as exc:
+                raise UserError(str(exc), "or run 'spark-seis ingest --serial'") from exc
+        stopped = None
     except IngestStopped as exc:
         summary, stopped = exc.summary, exc
     progress.close()
@@ -64,3 +80,23 @@ def run_ingest(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _spark_for(args, job, waveforms: int):
+    """The SparkSession to ingest with, or None for the serial ingest.
+
+    --spark / --serial decide; otherwise Spark from SPARK_MIN_FILES waveform files
+    (below that, starting Spark costs more than it saves), with the master of
+    --master, the job's spark.master, conf/spark-defaults.conf or local[*] (as
+    `spark-seis run`)."""
+    use = args.spark if args.spark is not None else waveforms >= SPARK_MIN_FILES
+    if not use or waveforms == 0:
+        return None
+    from .run import start_spark
+
+    if not args.no_progress:
+        print(f"ingest: {waveforms} waveform files: reading them on Spark"
+              f"{' (' + args.master + ')' if args.master else ''}"
+              f"{'' if args.spark else f' (from {SPARK_MIN_FILES} files; --serial to avoid)'}",
+              file=sys.stderr, flush=True)
+    return start_spark(job, args.master, None, quiet=True)
