@@ -20,6 +20,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -288,7 +289,9 @@ def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
         "work_dir: work\nmisfit_config: misfit.yaml\niteration: 1\nstep_count: 0\n"
         "output_dir: output\nspecfem_adjoint_sources: false\n")
     spark_seis = str(BIN / "spark-seis")
-    ingest = [spark_seis, "ingest", "-c", "conf/job.yaml", "--no-progress"]
+    # the Spark ingest at every size (its default only from 2,000 files), so sizes compare
+    ingest = [spark_seis, "ingest", "-c", "conf/job.yaml", "--no-progress", "--spark",
+              "--master", "local[2]"]
     res["ingest_observed"] = timed_run(ingest + ["data/catalog.xml", "data/stations.xml",
                                                  "data/mseed"], folder)
     res["ingest_synthetic"] = timed_run(ingest + ["--tag", "synthetic_i01s00",
@@ -312,6 +315,11 @@ def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
     res["run"]["summary"] = {k: summary.get(k) for k in ("seconds", "stations", "ok", "dead",
                                                          "events", "dead_reasons")}
     res["run"]["stations_per_s"] = round(subset / res["run"]["seconds"], 3)
+    job_line = next(line for line in res["run"]["tail"] if line.startswith("misfit job:"))
+    res["run"]["job_s"] = float(re.search(r" in ([0-9.]+) s", job_line).group(1))
+    res["run"]["job_stations_per_s"] = round(subset / res["run"]["job_s"], 3)
+    if res["run"]["summary"]["ok"] != subset:
+        raise RuntimeError(f"the job did not finish every station: {res['run']['summary']}")
     res["inspect"] = timed_run([spark_seis, "inspect", "--config", "conf/job.yaml",
                                 "--level", "station", "--max-rows", "5"], folder)
     res["inspect"]["stations_per_s"] = round(subset / res["inspect"]["seconds"], 2)
@@ -352,7 +360,7 @@ def plan_memory(store: str, observed_tag: str = "observed") -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--traces", default="10000", help="catalog sizes end to end (wf documents)")
-    ap.add_argument("--job-events", type=int, default=1,
+    ap.add_argument("--job-events", type=int, default=6,
                     help="events the job runs at every size (x 250 stations)")
     ap.add_argument("--plan-sizes", default="", help="part 2: planner alone on these sizes")
     ap.add_argument("--plan-store", default=None)
