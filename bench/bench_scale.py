@@ -84,7 +84,7 @@ def _synthetic_template(origin) -> np.ndarray:
     return _mseed_records(out.getvalue())
 
 
-def generate(folder: Path, events: int, stations: int) -> dict:
+def generate(folder: Path, events: int | range, stations: int) -> dict:
     """QuakeML, StationXML and MiniSEED in grouped files, from the real NZ.BFZ data.
 
     Event e is 2018p130600 moved by e days (arrivals dropped: the catalog carries no
@@ -92,7 +92,8 @@ def generate(folder: Path, events: int, stations: int) -> dict:
     station code and start times rewritten in the record headers, one file per
     station and day holding its three channels, as a data centre delivers them.
     Synthetic: the SPECFEM traces of NZ.BFZ as float32 MiniSEED, one multi-trace file
-    per event holding every station. Returns file counts and bytes.
+    per event holding every station. ``events``: how many, or which (a range, for a
+    catalog generated and ingested in chunks). Returns file counts and bytes.
     """
     from obspy import read, read_events, read_inventory
 
@@ -101,9 +102,10 @@ def generate(folder: Path, events: int, stations: int) -> dict:
     origin = cat0[0].preferred_origin() or cat0[0].origins[0]
     data = folder / "data"
     data.mkdir(parents=True)
+    events = range(events) if isinstance(events, int) else events
     cat = cat0.copy()
     cat.events = []
-    for e in range(events):
+    for e in events:
         ev = cat0[0].copy()
         ev.resource_id = f"smi:nz.org.geonet/bench{e:05d}"
         for o in ev.origins:
@@ -124,7 +126,7 @@ def generate(folder: Path, events: int, stations: int) -> dict:
                                    for c in "ENZ"))
     syn0 = _synthetic_template(origin.time)
     files = 0
-    for e in range(events):
+    for e in events:
         obs_e, syn_e = _shift_records(obs0, e * DAY), _shift_records(syn0, e * DAY)
         day = origin.time + e * DAY
         obs_dir = data / "mseed" / f"{day.year}" / f"{day.julday:03d}"
@@ -139,14 +141,14 @@ def generate(folder: Path, events: int, stations: int) -> dict:
                 fh.write(_with_station(syn_e, code))
         files += stations + 1
     # the rewritten headers are read back by ObsPy: codes, times and samples as intended
-    day = origin.time
+    day = origin.time + events[0] * DAY
     first = read(str(data / "mseed" / f"{day.year}" / f"{day.julday:03d}"
                      / f"NZ.B0000.10.HH.D.{day.year}.{day.julday:03d}.mseed"))
     real = read(str(NZ / "mseed" / "*"))
     assert len(first) == 3 and first[0].stats.station == "B0000", first
     assert all((a.data == b.data).all() for a, b in zip(sorted(first, key=lambda t: t.id),
                                                            sorted(real, key=lambda t: t.id)))
-    syn = read(str(data / "synthetics" / "bench00000.NZ.BX.mseed"), headonly=True)
+    syn = read(str(data / "synthetics" / f"bench{events[0]:05d}.NZ.BX.mseed"), headonly=True)
     assert len(syn) == 3 * stations, syn
     return {"files": files + 2, "input_mb": sum(f.stat().st_size for f in data.rglob("*")
                                                 if f.is_file()) / 2 ** 20}
@@ -273,17 +275,14 @@ def du_mb(path: Path) -> float:
 
 
 def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
-               stations: int = STATIONS_PER_EVENT) -> dict:
+               stations: int = STATIONS_PER_EVENT, chunk_events: int = 0) -> dict:
     """One catalog size: generate, ingest (all), run + inspect (the first ``job_events``)."""
     events = max(job_events, round(traces / (6 * stations)))
     folder = base / f"t{traces}"
     shutil.rmtree(folder, ignore_errors=True)
-    t = time.perf_counter()
     res: dict = {"traces": 6 * events * stations, "events": events,
                  "stations_per_event": stations, "load_start": load_average()}
-    res.update(generate(folder, events, stations))
-    res["generate_s"] = round(time.perf_counter() - t, 1)
-    (folder / "conf").mkdir()
+    (folder / "conf").mkdir(parents=True)
     shutil.copy(ROOT / "conf" / "misfit.yaml", folder / "conf" / "misfit.yaml")
     (folder / "conf" / "job.yaml").write_text(
         "work_dir: work\nmisfit_config: misfit.yaml\niteration: 1\nstep_count: 0\n"
@@ -292,11 +291,35 @@ def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
     # the Spark ingest at every size (its default only from 2,000 files), so sizes compare
     ingest = [spark_seis, "ingest", "-c", "conf/job.yaml", "--no-progress", "--spark",
               "--master", "local[2]"]
-    res["ingest_observed"] = timed_run(ingest + ["data/catalog.xml", "data/stations.xml",
-                                                 "data/mseed"], folder)
-    res["ingest_synthetic"] = timed_run(ingest + ["--tag", "synthetic_i01s00",
-                                                  "data/synthetics"], folder)
-    ingest_s = res["ingest_observed"]["seconds"] + res["ingest_synthetic"]["seconds"]
+    chunk = chunk_events or events
+    res.update(files=0, input_mb=0.0, generate_s=0.0, ingest_s=0.0, chunks=[])
+    for first in range(0, events, chunk):
+        # a chunk: generated, ingested, and (when chunked) its input deleted, as new data
+        # arrive and are ingested day by day; the store keeps growing
+        t = time.perf_counter()
+        got = generate(folder, range(first, min(events, first + chunk)), stations)
+        res["generate_s"] += time.perf_counter() - t
+        res["files"] += got["files"]
+        res["input_mb"] += got["input_mb"]
+        step = {"events": f"{first}-{min(events, first + chunk) - 1}",
+                "store_docs_before": 6 * first * stations}
+        step["observed"] = timed_run(ingest + ["data/catalog.xml", "data/stations.xml",
+                                               "data/mseed"], folder)
+        step["synthetic"] = timed_run(ingest + ["--tag", "synthetic_i01s00",
+                                                "data/synthetics"], folder)
+        seconds = step["observed"]["seconds"] + step["synthetic"]["seconds"]
+        step["traces_per_s"] = round(6 * stations * (min(events, first + chunk) - first)
+                                     / seconds, 1)
+        res["ingest_s"] += seconds
+        res["chunks"].append(step)
+        res["disk_peak_mb"] = max(res.get("disk_peak_mb", 0.0), round(du_mb(folder), 1))
+        if chunk_events:
+            shutil.rmtree(folder / "data")
+    res["input_mb"] = round(res["input_mb"], 1)
+    res["generate_s"] = round(res["generate_s"], 1)
+    res["ingest_observed"] = res["chunks"][0]["observed"]
+    res["ingest_synthetic"] = res["chunks"][0]["synthetic"]
+    ingest_s = res["ingest_s"]
     res["ingest_stations_per_s"] = round(events * stations / ingest_s, 2)
     res["ingest_traces_per_s"] = round(res["traces"] / ingest_s, 1)
     store = folder / "work" / "mongo_store"
@@ -366,6 +389,9 @@ def main() -> None:
     ap.add_argument("--plan-store", default=None)
     ap.add_argument("--dir", default="/tmp/bench_scale")
     ap.add_argument("--keep", action="store_true", help="keep each size's folder")
+    ap.add_argument("--chunk-events", type=int, default=0,
+                    help="generate and ingest this many events at a time, deleting each "
+                         "chunk's input after its ingest (catalogs larger than the disk)")
     ap.add_argument("--stations", type=int, default=STATIONS_PER_EVENT,
                     help="stations per event (a smoke test may use fewer)")
     args = ap.parse_args()
@@ -386,7 +412,7 @@ def main() -> None:
         print(json.dumps(res["plan"][-1]), flush=True)
     for traces in [int(x) for x in args.traces.split(",") if x]:
         res["end_to_end"].append(end_to_end(base, traces, args.job_events, args.keep,
-                                                 args.stations))
+                                                 args.stations, args.chunk_events))
         print(json.dumps(res["end_to_end"][-1], default=str), flush=True)
     print(json.dumps(res, indent=1, default=str))
 
