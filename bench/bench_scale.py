@@ -380,6 +380,60 @@ def plan_memory(store: str, observed_tag: str = "observed") -> dict:
     return out
 
 
+def _chunks(r: dict) -> list[dict]:
+    return r.get("chunks") or [{"observed": r["ingest_observed"],
+                                "synthetic": r["ingest_synthetic"]}]
+
+
+ROWS = [  # (label, how to get it from one size's result)
+    ("wf documents", lambda r: r["probe"]["wf_documents"]),
+    ("events x stations in the catalog", lambda r: f"{r['events']} x {r['stations_per_event']}"),
+    ("input files / MB", lambda r: f"{r['files']:,} / {r['input_mb']:,.0f}"),
+    ("ingest: traces/s (stations/s)",
+     lambda r: f"{r['ingest_traces_per_s']:.0f} ({r['ingest_stations_per_s']:.1f})"),
+    ("ingest: driver / workers / JVM peak MB", lambda r: "{:.0f} / {:.0f} / {:.0f}".format(
+        *(max(c[k][f"{m}_peak_mb"] for c in _chunks(r) for k in ("observed", "synthetic"))
+          for m in ("driver", "workers", "jvm")))),
+    ("store MB / sample files MB", lambda r: f"{r['store_mb']:,.0f} / {r['sample_files_mb']:,.0f}"),
+    ("open store + first find (1,500 docs), fresh process, s",
+     lambda r: f"{r['probe']['open_first_find_s']:.3f}"),
+    ("find 1,500 docs (warm), s", lambda r: f"{r['probe']['find_event_s']:.3f}"),
+    ("count_documents({}) / by source_id, ms", lambda r: "{:.1f} / {:.1f}".format(
+        1000 * r["probe"]["count_all_s"], 1000 * r["probe"]["count_event_s"])),
+    ("plan of the job's events (driver), s", lambda r: f"{r['probe']['plan_s']:.3f}"),
+    ("job: stations/s (job's own seconds)",
+     lambda r: f"{r['run']['job_stations_per_s']:.2f} ({r['run']['job_s']:.0f} s)"),
+    ("run command: stations/s (wall, with Spark start)",
+     lambda r: f"{r['run']['stations_per_s']:.2f} ({r['run']['seconds']:.0f} s)"),
+    ("run: driver / Python workers / JVM peak MB", lambda r: "{:.0f} / {:.0f} / {:.0f}".format(
+        r["run"]["driver_peak_mb"], r["run"]["workers_peak_mb"], r["run"]["jvm_peak_mb"])),
+    ("inspect s (driver peak MB)",
+     lambda r: f"{r['inspect']['seconds']:.1f} ({r['inspect']['driver_peak_mb']:.0f})"),
+    ("disk: peak / at the end, GB", lambda r: "{:.1f} / {:.1f}".format(
+        r.get("disk_peak_mb", r["disk_mb"]) / 1024, r["disk_mb"] / 1024)),
+    ("load average (start of run; 1 min)", lambda r: r["run"]["load_before"].split("'")[1]),
+]
+
+
+def table(results: list[dict]) -> str:
+    """Markdown: one column per size, then each size's job and memory over the first's."""
+    head = "| | " + " | ".join(f"{r['probe']['wf_documents']:,} docs" for r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+    for label, get in ROWS:
+        lines.append(f"| {label} | " + " | ".join(str(get(r)) for r in results) + " |")
+    base = results[0]
+    for r in results[1:]:
+        n = r["probe"]["wf_documents"] / base["probe"]["wf_documents"]
+        lines.append(
+            f"\n{n:.1f}x the documents: job throughput x"
+            f"{r['run']['job_stations_per_s'] / base['run']['job_stations_per_s']:.3f}, "
+            f"run driver peak x{r['run']['driver_peak_mb'] / base['run']['driver_peak_mb']:.3f}, "
+            f"plan time x{r['probe']['plan_s'] / base['probe']['plan_s']:.2f}, "
+            f"ingest traces/s x{r['ingest_traces_per_s'] / base['ingest_traces_per_s']:.3f}, "
+            f"open+first find x{r['probe']['open_first_find_s'] / base['probe']['open_first_find_s']:.2f}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--traces", default="10000", help="catalog sizes end to end (wf documents)")
@@ -389,12 +443,22 @@ def main() -> None:
     ap.add_argument("--plan-store", default=None)
     ap.add_argument("--dir", default="/tmp/bench_scale")
     ap.add_argument("--keep", action="store_true", help="keep each size's folder")
+    ap.add_argument("--table", nargs="+", metavar="JSON",
+                    help="only print the markdown table of earlier runs' output lines")
     ap.add_argument("--chunk-events", type=int, default=0,
                     help="generate and ingest this many events at a time, deleting each "
                          "chunk's input after its ingest (catalogs larger than the disk)")
     ap.add_argument("--stations", type=int, default=STATIONS_PER_EVENT,
                     help="stations per event (a smoke test may use fewer)")
     args = ap.parse_args()
+    if args.table:
+        found = []
+        for path in args.table:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith('{"traces"'):
+                    found.append(json.loads(line))
+        print(table(sorted(found, key=lambda r: r["traces"])))
+        return
     base = Path(args.dir)
     base.mkdir(parents=True, exist_ok=True)
 
@@ -415,6 +479,8 @@ def main() -> None:
                                                  args.stations, args.chunk_events))
         print(json.dumps(res["end_to_end"][-1], default=str), flush=True)
     print(json.dumps(res, indent=1, default=str))
+    if res["end_to_end"]:
+        print(table(res["end_to_end"]))
 
 
 if __name__ == "__main__":
