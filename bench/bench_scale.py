@@ -162,6 +162,7 @@ class PeakMemory:
     def __init__(self, pid: int) -> None:
         self.pid, self._stop = pid, threading.Event()
         self.peak = {"driver": 0, "workers": 0, "jvm": 0}
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -189,26 +190,43 @@ class PeakMemory:
             todo.extend(map(int, kids))
         return out
 
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        """User + system CPU seconds of a process so far."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def _run(self) -> None:
         while not self._stop.is_set():
             now = {"driver": self._rss(self.pid), "workers": 0, "jvm": 0}
+            self.cpu[self.pid] = ("driver", max(self.cpu.get(self.pid, ("", 0.0))[1],
+                                                self._cpu(self.pid)))
             for pid in self._children():
                 try:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 except OSError:
                     continue
-                if b"java" in cmd.split(b"\0")[0]:
-                    now["jvm"] += self._rss(pid)
-                elif b"pyspark" in cmd:
-                    now["workers"] += self._rss(pid)
+                kind = ("jvm" if b"java" in cmd.split(b"\0")[0] else
+                        "workers" if b"pyspark" in cmd else None)
+                if kind:
+                    now[kind] += self._rss(pid)
+                    self.cpu[pid] = (kind, max(self.cpu.get(pid, ("", 0.0))[1], self._cpu(pid)))
             for key, value in now.items():
                 self.peak[key] = max(self.peak[key], value)
             time.sleep(0.2)
 
     def stop(self) -> dict:
+        """Peak MB per kind, and CPU seconds per kind (as last sampled: a process's final
+        0.2 s may be missing)."""
         self._stop.set()
         self._thread.join()
-        return {f"{k}_peak_mb": round(v / 2 ** 20, 1) for k, v in self.peak.items()}
+        out = {f"{k}_peak_mb": round(v / 2 ** 20, 1) for k, v in self.peak.items()}
+        for kind in self.peak:
+            out[f"{kind}_cpu_s"] = round(sum(c for k, c in self.cpu.values() if k == kind), 1)
+        return out
 
 
 def load_average() -> str:
@@ -341,6 +359,8 @@ def end_to_end(base: Path, traces: int, job_events: int, keep: bool = False,
     job_line = next(line for line in res["run"]["tail"] if line.startswith("misfit job:"))
     res["run"]["job_s"] = float(re.search(r" in ([0-9.]+) s", job_line).group(1))
     res["run"]["job_stations_per_s"] = round(subset / res["run"]["job_s"], 3)
+    cpu = sum(res["run"][f"{k}_cpu_s"] for k in ("driver", "workers", "jvm"))
+    res["run"]["stations_per_cpu_s"] = round(subset / cpu, 3) if cpu else None
     if res["run"]["summary"]["ok"] != subset:
         raise RuntimeError(f"the job did not finish every station: {res['run']['summary']}")
     res["inspect"] = timed_run([spark_seis, "inspect", "--config", "conf/job.yaml",
@@ -403,6 +423,8 @@ ROWS = [  # (label, how to get it from one size's result)
     ("plan of the job's events (driver), s", lambda r: f"{r['probe']['plan_s']:.3f}"),
     ("job: stations/s (job's own seconds)",
      lambda r: f"{r['run']['job_stations_per_s']:.2f} ({r['run']['job_s']:.0f} s)"),
+    ("run command: stations per CPU-second (driver + workers + JVM)",
+     lambda r: r["run"].get("stations_per_cpu_s") or "not sampled"),
     ("run command: stations/s (wall, with Spark start)",
      lambda r: f"{r['run']['stations_per_s']:.2f} ({r['run']['seconds']:.0f} s)"),
     ("run: driver / Python workers / JVM peak MB", lambda r: "{:.0f} / {:.0f} / {:.0f}".format(
