@@ -1,18 +1,24 @@
 """Scale: a catalog generated from the real NZ data, ingested, run, inspected.
 
-Run: python bench/bench_scale.py [--traces 600,6000] [--dir /tmp/bench_scale]
+Run: python bench/bench_scale.py [--traces 10000,100000] [--job-events 6]
+     [--chunk-events 67] [--dir /tmp/bench_scale] [--keep]
      [--plan-sizes 10000,100000] [--plan-store PATH_OF_A_bench_store.py_STORE]
+     python bench/bench_scale.py --table OUTPUT.json ...   (markdown of earlier runs)
 
-Part 1, end to end per size: E events x S stations of NZ.BFZ's real observed
-MiniSEED (station renamed, event times shifted by a day per event) and SPECFEM
-synthetics (three components each, so 6 traces per station), QuakeML and
-StationXML to match; then ``spark-seis ingest``, ``spark-seis run --master local[2]``
-and ``spark-seis inspect`` as subprocesses, with stations/s per stage, peak memory of
-the driver and of the Python workers (sampled from /proc), store size and query times.
+Part 1, end to end per size: events (2018p130600 moved a day each) x 250 stations of
+NZ.BFZ's real MiniSEED records (headers rewritten: station code, start time), one file
+per station and day with its three channels, and its SPECFEM synthetics as float32
+MiniSEED, one multi-trace file per event; ``spark-seis ingest --spark`` of the whole
+catalog (in chunks with --chunk-events, each chunk's input deleted after its ingest),
+then ``spark-seis run --master local[2]`` on the SAME first --job-events events at every
+size (only the catalog grows) and ``spark-seis inspect``, as subprocesses: stations/s
+per stage, peak RSS and CPU seconds of the driver, the pyspark workers and the JVM
+(sampled from /proc), store size, query and planning times in a fresh process, disk.
 Part 2, the planner alone on metadata-only stores (10k, 100k and, with
 --plan-store, the 1M store of bench/bench_store.py): peak Python memory of the
 driver's plan (tracemalloc) against materializing the job's wf documents as the
-driver did before. Prints JSON; results in bench/RESULTS.md.
+driver did before. Prints JSON (one line per size) and a table; results in
+bench/RESULTS.md section 8.
 """
 from __future__ import annotations
 
