@@ -219,3 +219,18 @@ def test_fast_and_fallback_encodings_decode_to_the_same_values():
     assert encode_id({"a": 1e-5}) == _stdlib_encode({"a": 1e-5})
     with pytest.raises(Exception, match="cannot encode object"):
         encode({"bad": object()})
+
+
+def test_failed_first_batch_of_a_new_collection_is_redone_in_a_new_transaction(tmp_path):
+    """The one-statement batch has no savepoint: when it fails, its transaction is rolled
+    back (with the collection's table, if that transaction created it) and redone."""
+    db = get_client(path=tmp_path / "store")["t"]
+    res = db["fresh"].bulk_write([ReplaceOne({"_id": 1}, {"k": 1}, upsert=True),
+                                  ReplaceOne({"_id": 1}, {"k": 2}, upsert=True)])
+    assert (res.upserted_count, res.matched_count) == (1, 1)
+    assert list(db["fresh"].find({})) == [{"_id": 1, "k": 2}]
+    with pytest.raises(BulkWriteError) as info:
+        db["other"].insert_many([{"_id": 5}, {"_id": 6}, {"_id": 5}, {"_id": 7}])
+    assert [e["index"] for e in info.value.details["writeErrors"]] == [2]
+    assert [d["_id"] for d in db["other"].find({})] == [5, 6]
+    assert sorted(db.list_collection_names()) == ["fresh", "other"]

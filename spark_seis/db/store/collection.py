@@ -46,8 +46,10 @@ def _is_upsert_by_id(op: Any) -> bool:
     if type(op) is not ReplaceOne or not op._upsert:
         return False
     flt, doc = op._filter, op._doc
-    if not isinstance(flt, Mapping) or len(flt) != 1 or "_id" not in flt \
-            or isinstance(flt["_id"], (Mapping, float)):
+    if type(flt) is not dict and not isinstance(flt, Mapping):
+        return False
+    if len(flt) != 1 or "_id" not in flt or type(flt["_id"]) is float \
+            or isinstance(flt["_id"], Mapping):
         return False
     return not doc or not next(iter(doc)).startswith("$")
 
@@ -424,15 +426,12 @@ class Collection:
         with self._store.writing(self.name) as con:
             rows = [(encode_id(d["_id"]), text, checksum(text))
                     for d in documents for text in (encode(_id_first(d)),)]
-            con.execute("SAVEPOINT batch")
-            try:  # all new: one executemany
+            try:  # all new: one executemany, the transaction's first write
                 con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)",
                                 rows)
-                con.execute("RELEASE batch")
                 return InsertManyResult([d["_id"] for d in documents], True)
             except sqlite3.IntegrityError:
-                con.execute("ROLLBACK TO batch")
-                con.execute("RELEASE batch")
+                self._store.restart(con, self.name)
             for i, doc in enumerate(documents):  # some collide: one by one, as MongoDB
                 try:
                     ids.append(self._insert(con, doc))
@@ -543,15 +542,14 @@ class Collection:
             text = encode(doc)
             keys.append(encode_id(_id))
             rows.append((keys[-1], text, checksum(text)))
-        con.execute("SAVEPOINT upsert_by_id")
-        try:
+        try:  # first write of its transaction: a failure rolls back only this batch
             con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)", rows)
-            con.execute("RELEASE upsert_by_id")
             res["upserted"] = [{"index": i, "_id": op._filter["_id"]} for i, op in enumerate(ops)]
             res["nUpserted"] = len(ops)
             return True
         except sqlite3.IntegrityError:  # an _id exists (or a unique index refused): redo
-            con.execute("ROLLBACK TO upsert_by_id")
+            self._store.restart(con, self.name)
+        con.execute("SAVEPOINT upsert_by_id")
         existing: set[str] = set()
         for start in range(0, len(keys), 500):
             part = keys[start:start + 500]
