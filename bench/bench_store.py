@@ -97,6 +97,7 @@ def fill_rates(path: str, n: int, first: int = 0) -> tuple[float, float, float, 
 def bare_sqlite(path: str, n: int) -> tuple[float, float]:
     """Floor: the same JSON rows and expression indexes through sqlite3 alone."""
     from spark_seis.db.database import INDEXES
+    from spark_seis.db.embedded import WAL_CHECKPOINT_PAGES
     from spark_seis.db.store.codec import checksum, encode
     from spark_seis.db.store.query import field_expression
 
@@ -104,6 +105,7 @@ def bare_sqlite(path: str, n: int) -> tuple[float, float]:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA cache_size=-65536")
+    con.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")  # as the store does
     con.execute("CREATE TABLE wf (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
                 "doc TEXT NOT NULL, crc INTEGER NOT NULL)")
     for k, (keys, _) in enumerate(INDEXES["wf_TimeSeries"]):

@@ -188,6 +188,10 @@ def test_upsert_batches_report_and_store_as_mongodb_does(coll):
     assert (res.upserted_count, res.matched_count, res.modified_count) == (1, 2, 2)
     assert res.upserted_ids == {0: 4}
     assert {d["_id"]: d["k"] for d in coll.find({})} == {oid: 1, 2: 20, 3: 3, 4: 40}
+    again = coll.bulk_write([ReplaceOne({"_id": 2}, {"k": 20}, upsert=True),  # a re-run
+                             ReplaceOne({"_id": 3}, {"k": 30}, upsert=True)])
+    assert (again.matched_count, again.modified_count, again.upserted_count) == (2, 1, 0)
+    assert {d["_id"]: d["k"] for d in coll.find({})} == {oid: 1, 2: 20, 3: 30, 4: 40}
 
 
 def test_fast_and_fallback_encodings_decode_to_the_same_values():

@@ -530,9 +530,9 @@ class Collection:
 
         New documents (the usual case: fresh ids) go in with a plain INSERT and no
         lookup; only when one exists already is the batch redone as an upsert, with
-        a lookup to tell matched from upserted. False (nothing written) when a
-        unique index refuses a row: the caller then runs the operations one by one
-        to report which.
+        a lookup to tell matched from upserted and modified from unchanged. False
+        (nothing written, a new transaction open) when a unique index refuses a row:
+        the caller then runs the operations one by one to report which.
         """
         rows, keys = [], []
         for op in ops:
@@ -549,29 +549,25 @@ class Collection:
             return True
         except sqlite3.IntegrityError:  # an _id exists (or a unique index refused): redo
             self._store.restart(con, self.name)
-        con.execute("SAVEPOINT upsert_by_id")
-        existing: set[str] = set()
+        stored: dict[str, str] = {}  # key -> text now in the store
         for start in range(0, len(keys), 500):
             part = keys[start:start + 500]
-            existing.update(r[0] for r in con.execute(
-                f"SELECT id FROM {self._table} WHERE id IN ({','.join('?' * len(part))})", part))
-        try:
+            stored.update(con.execute(f"SELECT id, doc FROM {self._table} WHERE id IN "
+                                      f"({','.join('?' * len(part))})", part))
+        try:  # an unchanged document is left as it is: no index entry moves (re-runs)
             con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?) "
                             f"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
-                            f"crc = excluded.crc", rows)
+                            f"crc = excluded.crc WHERE doc IS NOT excluded.doc", rows)
         except sqlite3.IntegrityError:
-            con.execute("ROLLBACK TO upsert_by_id")
-            con.execute("RELEASE upsert_by_id")
+            self._store.restart(con, self.name)
             return False
-        con.execute("RELEASE upsert_by_id")
-        seen: set[str] = set()
-        for i, (op, key) in enumerate(zip(ops, keys)):
-            if key in existing or key in seen:
+        for i, (op, key, row) in enumerate(zip(ops, keys, rows)):
+            if key in stored:
                 res["nMatched"] += 1
-                res["nModified"] += 1
+                res["nModified"] += stored[key] != row[1]
             else:
                 res["upserted"].append({"index": i, "_id": op._filter["_id"]})
-            seen.add(key)
+            stored[key] = row[1]
         res["nUpserted"] = len(res["upserted"])
         return True
 
