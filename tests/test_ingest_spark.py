@@ -246,3 +246,54 @@ def test_cli_chooses_spark_from_the_threshold_and_on_request(spark, project, tmp
 
 def db_count(project: Path) -> int:
     return open_db(project / "work").wf_TimeSeries.count_documents({})
+
+
+def test_full_disk_on_an_executor_stops_its_task_at_that_file(tmp_path, monkeypatch):
+    """The task stops at the first file that cannot be stored and says which and why."""
+    import errno
+
+    import spark_seis.workflow.ingest.waveforms as waveforms
+    from spark_seis.engine.ingest_spark import ingest_slice
+
+    def full_disk(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(waveforms.shutil, "copyfile", full_disk)
+    db = open_db(tmp_path / "work")
+    ingest_paths(db, [NZ / "test_catalog_2018p130600.xml"], OPTIONS)
+    files = sorted(str(p) for p in (NZ / "mseed").iterdir())
+    n, summary, stopped = ingest_slice(db.worker_config(), OPTIONS, [str(NZ)], {"mseed": files})
+    assert n == 3 and stopped is not None
+    assert stopped[0] == files[0] and "no space left on device" in stopped[1]
+    assert str(tmp_path / "work" / "wf_data" / "mseed") in stopped[1]
+    assert summary.files["mseed"] == 0 and db.wf_TimeSeries.count_documents({}) == 0
+
+
+def test_a_real_full_disk_under_spark_raises_ingest_stopped_naming_the_file(spark, tmp_path):
+    """Sample folder on a small tmpfs (needs root, skipped otherwise): executors hit ENOSPC."""
+    import subprocess
+
+    from spark_seis.engine.ingest_spark import ingest_paths_spark
+    from spark_seis.workflow.ingest import IngestStopped
+
+    folder = make_folder(tmp_path / "data", events=1, stations=6)  # 18 MiniSEED, ~1.2 MB
+    root = tmp_path / "wf_data"
+    root.mkdir()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(root)],
+                                 capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        mounted = False
+    if not mounted:
+        pytest.skip("cannot mount a tmpfs here (needs root): a real full disk is not possible")
+    try:
+        db = get_database({"work_dir": str(tmp_path / "work"), "mongo_uri": None,
+                           "storage_root": str(root)})
+        with pytest.raises(IngestStopped) as info:
+            ingest_paths_spark(spark, db, [folder], OPTIONS, files_per_task=3)
+    finally:
+        subprocess.run(["umount", str(root)], check=False, timeout=60)
+    assert "no space left on device" in info.value.cause
+    assert info.value.what.startswith(str(folder))  # the file that did not fit
+    stored = info.value.summary.added["wf_TimeSeries"]
+    assert 0 < stored < 36 and db.wf_TimeSeries.count_documents({}) == stored

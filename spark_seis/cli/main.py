@@ -128,8 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--master", default=None,
                         help="Spark master for --spark (default: the job's spark.master, "
                              "else conf/spark-defaults.conf's, else local[*]); with the "
-                             "embedded store every executor must see work_dir (same "
-                             "machine or a shared filesystem)")
+                             "embedded store the executors must run on this machine")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=_cmd_ingest)
 

@@ -20,9 +20,10 @@ opened or written stops each task at its first such failure; the driver then
 raises :class:`IngestStopped` naming the file (or store) and the cause, with
 everything the other tasks stored in its summary.
 
-The embedded store is a folder of SQLite files: every executor must see the
-same folder (same machine, or a shared filesystem). For a non-local master,
-:func:`check_executors_see_store` proves it before any file is read.
+The embedded store is SQLite in WAL mode: every executor must run on the
+driver's machine (a shared filesystem is not enough). For a non-local master,
+:func:`check_executors_see_store` proves it before any file is read; on a
+cluster of several hosts use a MongoDB.
 """
 from __future__ import annotations
 
@@ -175,8 +176,13 @@ def _run_tasks(sc, database: dict, options: IngestOptions, roots: list[str], par
 
 
 def check_executors_see_store(sc, database: dict[str, Any]) -> None:
-    """With the embedded store, every executor must see the driver's store and sample
-    folder (same machine or a shared filesystem); raise StoreNotShared naming them."""
+    """With the embedded store, every executor must run on the driver's machine and see
+    its store and sample folder; raise StoreNotShared naming the hosts that do not.
+
+    A shared filesystem is not enough: the store is SQLite in WAL mode, whose
+    shared-memory index does not work across hosts (see README, "Sizes the
+    embedded default serves").
+    """
     if database.get("mongo_uri"):
         return
     store, root = database["embedded_path"], database["storage_root"]
@@ -184,22 +190,27 @@ def check_executors_see_store(sc, database: dict[str, Any]) -> None:
     token = uuid.uuid4().hex
     marker = Path(root) / f".spark_seis_ingest_check_{token}"
     marker.write_text(token)
+    here = socket.gethostname()
     try:
         n = max(2, sc.defaultParallelism)
 
-        def look(_items: Iterator[Any]) -> Iterator[tuple[str, bool, bool]]:
-            seen = marker.exists() and marker.read_text() == token
-            yield socket.gethostname(), Path(store).exists(), seen
+        def look(_items: Iterator[Any]) -> Iterator[tuple[str, bool]]:
+            seen = marker.exists() and marker.read_text() == token and Path(store).exists()
+            yield socket.gethostname(), seen
 
         answers = sc.parallelize(range(n), n).mapPartitions(look).collect()
     finally:
         marker.unlink(missing_ok=True)
-    blind = sorted({host for host, has_store, has_root in answers
-                    if not (has_store and has_root)})
+    blind = sorted({host for host, seen in answers if not seen})
+    remote = sorted({host for host, seen in answers if seen and host != here})
+    fix = ("run the ingest with a local master (--master 'local[*]') or with workers on this "
+           "machine, or use a MongoDB (database.mongo_uri / SPARK_SEIS_MONGO_URI)")
     if blind:
         raise StoreNotShared(
             f"executors on {', '.join(blind)} cannot see the embedded store {store} and its "
-            f"sample folder {root} of this driver ({socket.gethostname()}): with the embedded "
-            f"store, run ingest with a local master (--master local[*]) or put work_dir on a "
-            f"filesystem every executor mounts at the same path, or use a MongoDB "
-            f"(database.mongo_uri / SPARK_SEIS_MONGO_URI)")
+            f"sample folder {root} of this driver ({here}): {fix}")
+    if remote:
+        raise StoreNotShared(
+            f"executors on {', '.join(remote)} see the embedded store {store} through a "
+            f"shared filesystem, but it is SQLite in WAL mode, which cannot be written from "
+            f"several hosts safely (the driver runs on {here}): {fix}")

@@ -14,7 +14,8 @@ from .common import (DEFAULT_WINDOW_MINUTES, KIND_ASDF, KIND_MSEED, KIND_QUAKEML
 from .discover import collect_files
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
-from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
+from .waveforms import (CandidateBatch, ingest_asdf, ingest_cut, ingest_mseed, ingest_sac,
+                        ingest_semd)
 
 
 @dataclass
@@ -102,6 +103,7 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
     """MiniSEED, SAC and SPECFEM files, each on its own (any slice of a listing:
     the Spark ingest calls this on the executors with their share of the files)."""
     observed, synthetic = waveform_tags(options)
+    batch = CandidateBatch(db, summary, "MiniSEED")
     for kind, handler in ((KIND_MSEED, ingest_mseed), (KIND_SAC, ingest_sac)):
         for path in found.get(kind, ()):
             try:
@@ -109,6 +111,10 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
                     ingest_cut(db, path, summary, sources, cut=options.cut, data_tag=observed,
                                event=options.event,
                                fmt="MSEED" if kind == KIND_MSEED else "SAC")
+                elif kind == KIND_MSEED:
+                    ingest_mseed(db, path, summary, sources, data_tag=observed,
+                                 event=options.event, window_minutes=options.window_minutes,
+                                 batch=batch)
                 else:
                     handler(db, path, summary, sources, data_tag=observed,
                             event=options.event, window_minutes=options.window_minutes)
@@ -116,6 +122,10 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
             except Exception as exc:  # noqa: BLE001
                 stop_or_skip(summary, path, exc)
             tick(path.name)
+        try:
+            batch.flush()
+        except Exception as exc:  # noqa: BLE001
+            stop_or_skip(summary, "MiniSEED files", exc)
     if found.get(KIND_SEMD):
         try:
             ingest_semd(db, found[KIND_SEMD], summary, sources, data_tag=synthetic,
