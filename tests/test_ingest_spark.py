@@ -184,7 +184,7 @@ def test_executor_that_cannot_open_the_store_stops_the_ingest_naming_it(tmp_path
                                            {"mseed": [str(NZ / "mseed" / "NZ.BFZ.10.HHZ.D.2018.049")]})
     assert files == 1 and summary.total_added == 0
     assert stopped is not None and str(blocker / "store") in stopped[0]
-    assert "cannot open" in stopped[1]
+    assert "cannot open or read it" in stopped[1]
 
 
 def test_store_check_names_executors_that_cannot_see_it(spark, tmp_path):
@@ -216,25 +216,28 @@ def test_cli_chooses_spark_from_the_threshold_and_on_request(spark, project, tmp
                                                             monkeypatch):
     from spark_seis.cli import ingest_cmd
 
-    folder = make_folder(tmp_path / "data", events=1, stations=2)  # 12 waveform files
+    folder = make_folder(tmp_path / "data", events=1, stations=2)  # 14 waveform files
     capsys.readouterr()
     before = _jobs(spark)
-    assert main(["ingest", str(folder), "--no-progress"]) == 1  # two bad files: exit 1
-    out = capsys.readouterr().out
+    assert main(["ingest", str(folder), "--no-progress", "--master", "local[4]"]) == 1
+    out = capsys.readouterr().out  # exit 1: the two bad files
     assert _jobs(spark) == before  # below the threshold: serial, no Spark job
     assert "added: source 1, site 2, channel 6, wf_TimeSeries 12" in out
 
     monkeypatch.setattr(ingest_cmd, "SPARK_MIN_FILES", 10)
+    assert main(["ingest", str(folder), "--no-progress", "--master", "local[2]"]) == 1
+    assert _jobs(spark) == before  # enough files, but 2 cores: serial (faster there)
+
     shutil.rmtree(project / "work")
-    assert main(["ingest", str(folder)]) == 1
+    assert main(["ingest", str(folder), "--master", "local[4]"]) == 1
     out, err = capsys.readouterr()
-    assert _jobs(spark) > before  # from the threshold: the waveforms were read on Spark
-    assert "14 waveform files: reading them on Spark" in err and "16/16" in err
+    assert _jobs(spark) > before  # files and cores enough: the waveforms were read on Spark
+    assert "14 waveform files: reading them on Spark (local[4])" in err and "16/16" in err
     assert "added: source 1, site 2, channel 6, wf_TimeSeries 12" in out
     assert "skipped 2:" in out
 
     ran = _jobs(spark)
-    assert main(["ingest", str(folder), "--serial", "--no-progress"]) == 1
+    assert main(["ingest", str(folder), "--serial", "--no-progress", "--master", "local[4]"]) == 1
     assert _jobs(spark) == ran  # --serial wins over the threshold
     out = capsys.readouterr().out
     assert "wf_TimeSeries 0" in out and "wf_TimeSeries 12" in out.split("already in the database")[1]

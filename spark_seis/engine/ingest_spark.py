@@ -80,10 +80,10 @@ def ingest_slice(database: dict[str, Any], options: IngestOptions, roots: Sequen
                                  tick=lambda _label: None)
             except IngestStopped as exc:
                 return n_files, summary, (exc.what, exc.cause)
-    except Exception as exc:  # noqa: BLE001 - opening or closing the store failed
+    except Exception as exc:  # noqa: BLE001 - opening, reading or closing the store failed
         cause = storage_failure(exc) or f"{type(exc).__name__}: {exc}"
         return n_files, summary, (f"database {where} (on {socket.gethostname()})",
-                                  f"cannot open it: {cause}")
+                                  f"cannot open or read it: {cause}")
     return n_files, summary, None
 
 
@@ -115,11 +115,11 @@ def ingest_paths_spark(spark, db, paths: Iterable[str | os.PathLike],
         if progress:
             progress(done, total, label)
 
-    ingest_metadata(db, found, summary, tick)
     sc = spark.sparkContext
     database = db.worker_config()
     if not sc.master.startswith("local"):
         check_executors_see_store(sc, database)
+    ingest_metadata(db, found, summary, tick)
     parts = slices(found, files_per_task or default_files_per_task(
         sum(len(found.get(k, ())) for k in WAVEFORM_KINDS), sc.defaultParallelism))
     if parts:
