@@ -98,7 +98,7 @@ class TreeCpu:
     exits, which getrusage(RUSAGE_CHILDREN) misses for processes nobody waited for."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.last, self._stop = pid, {}, threading.Event()
+        self.pid, self.last, self.kind, self._stop = pid, {}, {}, threading.Event()
         self._tick = os.sysconf("SC_CLK_TCK")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -109,6 +109,9 @@ class TreeCpu:
             p = todo.pop()
             try:
                 fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                cmd = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")  # spark-submit execs java
+                self.kind[p] = ("jvm" if cmd[0].endswith(b"java") else
+                                "workers" if any(b"pyspark" in c for c in cmd) else "driver")
                 self.last[p] = (int(fields[11]) + int(fields[12])) / self._tick
                 for task in Path(f"/proc/{p}/task").glob("*"):
                     todo += [int(c) for c in (task / "children").read_text().split()]
@@ -120,10 +123,14 @@ class TreeCpu:
             self._sample()
             time.sleep(0.2)
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, float]:
+        """CPU s in total and per kind of process (driver, jvm, workers)."""
         self._stop.set()
         self._thread.join()
-        return sum(self.last.values())
+        out = {"total": sum(self.last.values())}
+        for pid, cpu in self.last.items():
+            out[self.kind[pid]] = out.get(self.kind[pid], 0.0) + cpu
+        return out
 
 
 def run_ingest(project: Path, args: list[str]) -> dict:
@@ -142,7 +149,7 @@ def run_ingest(project: Path, args: list[str]) -> dict:
     cpu = cpu_meter.stop()
     if proc.returncode not in (0,):
         raise RuntimeError(f"ingest exited {proc.returncode}:\n{out[-3000:]}")
-    return {"seconds": wall, "cpu_s": cpu, "driver_peak_mb": mem.driver / 2 ** 20,
+    return {"seconds": wall, "cpu_s": cpu["total"], "cpu_s_by_process": cpu, "driver_peak_mb": mem.driver / 2 ** 20,
             "workers_peak_mb": mem.workers / 2 ** 20, "load_before": load0,
             "load_after": os.getloadavg(),
             "summary": [ln for ln in out.splitlines() if ln.startswith(("files read", "added",
@@ -160,6 +167,44 @@ def project(base: Path, name: str) -> Path:
     return folder
 
 
+def ingest_then_job(base: Path, data: Path, stations: int, master: str) -> dict:
+    """Side by side on the same stations: serial ingest of one event's files, then the
+    misfit job (`spark-seis run --master MASTER`), each as a subprocess, in stations/s."""
+    folder = project(base, "job")
+    sub = folder / "data"
+    for name in ("catalog.xml", "stations.xml"):
+        (sub / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(data / name, sub / name)
+    wanted = {f"B{s:04d}" for s in range(stations)}
+    files = [f for f in (data / "sds").rglob("*") if f.is_file()
+             and f.name.split(".")[1] in wanted and f.name.endswith(".049")]
+    files += [f for f in (data / "syn" / "bench00000").iterdir() if f.name.split(".")[1] in wanted]
+    for f in files:
+        target = sub / f.relative_to(data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(f, target)
+    out = {"stations": stations, "files": len(files)}
+    out["ingest"] = run_ingest(folder, ["--no-progress", "--serial", str(sub)])
+    load0 = os.getloadavg()
+    t = time.perf_counter()
+    proc = subprocess.run([str(BIN / "spark-seis"), "run", "conf/job.yaml", "--master", master,
+                           "--quiet"], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        raise RuntimeError(f"spark-seis run exited {proc.returncode}:\n{proc.stdout[-2000:]}"
+                           f"{proc.stderr[-2000:]}")
+    summary = json.loads((folder / "work" / "output" / "run_summary.json").read_text())
+    out["job"] = {"seconds": wall, "job_summary_seconds": summary.get("seconds"),
+                  "ok": summary.get("ok"), "load_before": load0,
+                  "load_after": os.getloadavg(), "master": master}
+    for stage in ("ingest", "job"):
+        out[stage]["stations_per_s"] = stations / out[stage]["seconds"]
+    out["ingest_over_job_stations_per_s"] = out["job"]["seconds"] / out["ingest"]["seconds"]
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=20)
@@ -169,6 +214,9 @@ def main() -> None:
                     help="runs in this order (ABBA cancels a drifting machine load)")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--job-stations", type=int, default=0,
+                    help="also ingest one event x N stations and run the misfit job on them "
+                         "(side-by-side stations/s of ingest and job)")
     args = ap.parse_args()
     base = Path(args.dir)
     data = base / "input"
@@ -208,6 +256,10 @@ def main() -> None:
             for m in {r["mode"] for r in runs}}
     if {"serial", "spark"} <= set(best):
         res["spark_over_serial_best_wall"] = best["serial"] / best["spark"]
+    if args.job_stations:
+        res["ingest_then_job"] = ingest_then_job(base, data / "data", args.job_stations,
+                                                 args.master)
+        print(json.dumps(res["ingest_then_job"]), flush=True)
     res["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(json.dumps(res, indent=1))
     if not args.keep:
