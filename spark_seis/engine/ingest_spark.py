@@ -39,6 +39,7 @@ from spark_seis.workflow.ingest import (WAVEFORM_KINDS, IngestOptions, IngestSto
                                         ingest_asdf_files, ingest_metadata, ingest_waveforms,
                                         waveform_tags)
 from spark_seis.workflow.ingest.common import KIND_ASDF, _ensure_key_index, storage_failure
+from spark_seis.workflow.ingest.driver import Listing
 
 Slice = dict[str, list[str]]  # kind -> files of one task
 TaskResult = tuple[int, IngestSummary, "tuple[str, str] | None"]  # files done, summary, stop
@@ -90,7 +91,7 @@ def ingest_slice(database: dict[str, Any], options: IngestOptions, roots: Sequen
 def ingest_paths_spark(spark, db, paths: Iterable[str | os.PathLike],
                        options: IngestOptions | None = None,
                        progress: Callable[[int, int, str], None] | None = None,
-                       listing=None, files_per_task: int | None = None,
+                       listing: Listing | None = None, files_per_task: int | None = None,
                        poll_seconds: float = 0.5) -> IngestSummary:
     """:func:`~spark_seis.workflow.ingest.ingest_paths` with the waveforms read on Spark.
 

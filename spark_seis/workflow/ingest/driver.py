@@ -30,8 +30,8 @@ class IngestOptions:
 
 
 Listing = tuple[dict[str, list[Path]], list[tuple[str, str]]]  # collect_files' answer
-Tick = Callable[[str], None]                                     # one file done (its name)
-WAVEFORM_KINDS = (KIND_MSEED, KIND_SAC, KIND_SEMD)               # read file by file (Spark: on executors)
+Tick = Callable[[str], None]  # one file done (its name)
+WAVEFORM_KINDS = (KIND_MSEED, KIND_SAC, KIND_SEMD)  # read file by file (Spark: on executors)
 
 
 def waveform_tags(options: IngestOptions) -> tuple[str, str]:
