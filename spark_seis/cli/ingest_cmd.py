@@ -7,6 +7,9 @@ from pathlib import Path
 from .common import Progress, load_job, open_database
 from .errors import UserError
 
+SPARK_MIN_FILES = 2000  # waveform files from which ingest runs on Spark unless --serial ...
+SPARK_MIN_CORES = 4     # ... when the master runs this many tasks at once (or is a cluster)
+
 
 def run_ingest(args) -> int:
     """0 when every input of a known kind was stored (or already there), 1 when some
@@ -19,7 +22,8 @@ def run_ingest(args) -> int:
     db = open_database(job)
     if not args.no_progress:  # the imports below take seconds on a busy machine
         print(f"ingest: reading {', '.join(args.paths)}...", file=sys.stderr, flush=True)
-    from spark_seis.workflow.ingest import IngestOptions, IngestStopped, ingest_paths
+    from spark_seis.workflow.ingest import (WAVEFORM_KINDS, IngestOptions, IngestStopped,
+                                            collect_files, ingest_paths)
 
     options = IngestOptions(observed_tag=job.observed_tag,
                             synthetic_tag=args.synthetic_tag or job.synthetic_data_tag,
@@ -27,9 +31,22 @@ def run_ingest(args) -> int:
                             window_minutes=args.window_minutes,
                             asdf_tags=args.asdf_tag or None,
                             cut=tuple(args.cut) if args.cut else None)
+    listing = collect_files(args.paths)
+    waveforms = sum(len(listing[0][k]) for k in WAVEFORM_KINDS)
+    spark = _spark_for(args, job, waveforms)
     progress = Progress("ingest", enabled=not args.no_progress)
     try:
-        summary, stopped = ingest_paths(db, args.paths, options, progress=progress), None
+        if spark is None:
+            summary = ingest_paths(db, args.paths, options, progress=progress, listing=listing)
+        else:
+            from spark_seis.engine.ingest_spark import StoreNotShared, ingest_paths_spark
+
+            try:
+                summary = ingest_paths_spark(spark, db, args.paths, options, progress=progress,
+                                             listing=listing)
+            except StoreNotShared as exc:
+                raise UserError(str(exc), "or run 'spark-seis ingest --serial'") from exc
+        stopped = None
     except IngestStopped as exc:
         summary, stopped = exc.summary, exc
     progress.close()
@@ -64,3 +81,50 @@ def run_ingest(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def local_cores(master: str | None) -> int | None:
+    """Parallel tasks of a local master (local, local[N], local[*], local[N,F]);
+    None for a cluster master (or spark-submit's), whose size is not known here."""
+    import os
+    import re
+
+    match = re.match(r"^local(?:\[(\*|\d+)(?:,\s*\d+)?\])?$", (master or "").strip())
+    if match is None:
+        return None
+    if match.group(1) is None:  # plain "local": one thread
+        return 1
+    return (os.cpu_count() or 1) if match.group(1) == "*" else int(match.group(1))
+
+
+def _spark_for(args, job, waveforms: int):
+    """The SparkSession to ingest with, or None for the serial ingest.
+
+    --spark / --serial decide. Otherwise Spark when there are SPARK_MIN_FILES
+    waveform files or more and the master runs at least SPARK_MIN_CORES tasks at
+    once (a cluster master counts as large enough): on 2 cores the Spark ingest
+    was slower than the serial one (JVM start-up, bench/RESULTS.md section 12).
+    The master is --master, else the job's spark.master, else
+    conf/spark-defaults.conf's, else local[*] (as for `spark-seis run`).
+    """
+    from spark_seis.engine.session import DEFAULTS_FILE
+
+    from .preflight import read_spark_defaults, resolve_master
+
+    defaults_file = job.spark_defaults_file or DEFAULTS_FILE
+    defaults = read_spark_defaults(defaults_file) if defaults_file.exists() else {}
+    master = resolve_master(args.master, job, defaults)
+    if args.spark is None:
+        cores = local_cores(master)
+        use = waveforms >= SPARK_MIN_FILES and (cores is None or cores >= SPARK_MIN_CORES)
+    else:
+        use = args.spark
+    if not use or waveforms == 0:
+        return None
+    from .run import start_spark
+
+    if not args.no_progress:
+        why = "" if args.spark else f" (from {SPARK_MIN_FILES} files; --serial to avoid)"
+        print(f"ingest: {waveforms} waveform files: reading them on Spark "
+              f"({master or 'master from spark-submit'}){why}", file=sys.stderr, flush=True)
+    return start_spark(job, args.master, None, quiet=True)

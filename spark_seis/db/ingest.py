@@ -264,7 +264,6 @@ def index_mseed(db: "Database", path: str | os.PathLike, *,
 def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict, Any]], IngestReport]:
     """wf documents (not saved) and decoded samples of each run of records in a
     MiniSEED file below the storage root; unreadable runs are in ``report.skipped``."""
-    from obspy import read
     from obspy.io.mseed.util import get_record_information
 
     root = Path(db.storage_root).resolve()
@@ -284,16 +283,16 @@ def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict
         while offset < size:
             try:
                 info = get_record_information(fh, offset)
-                fh.seek(offset)
-                head = read(io.BytesIO(fh.read(info["record_length"])), format="MSEED",
-                            headonly=True)[0].stats
+                if offset + info["record_length"] > size:
+                    raise ValueError(f"record of {info['record_length']} bytes cut short: "
+                                     f"the file ends {size - offset} bytes after its start")
+                seed = _record_seed(fh, offset)
             except Exception as exc:  # noqa: BLE001
                 if offset == 0:  # not a single record: the whole file is bad
                     raise IngestError(f"cannot index MiniSEED file {full}: no readable "
                                       f"record at offset 0: {exc}") from None
                 report.skipped.append(f"{full}: unreadable record at offset {offset}: {exc}")
                 break
-            seed = (head.network, head.station, head.location, head.channel)
             if runs and runs[-1]["seed"] == seed:
                 runs[-1]["nbytes"] += info["record_length"]
             else:
@@ -305,7 +304,8 @@ def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict
             fh_bytes.seek(run["foff"])
             try:
                 data, dt, t0 = sample_io.mseed_to_array(fh_bytes.read(run["nbytes"]),
-                                                        f"{full} @ {run['foff']}")
+                                                        f"{full} @ {run['foff']}",
+                                                        expect_id=".".join(run["seed"]))
             except sample_io.SampleReadError as exc:
                 report.skipped.append(str(exc))
                 continue
@@ -323,3 +323,20 @@ def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict
             doc["site_id"] = si["_id"]
         out.append((doc, data))
     return out, report
+
+
+def _record_seed(fh, offset: int) -> tuple[str, str, str, str]:
+    """(net, sta, loc, chan) of the record at ``offset``, from its fixed header.
+
+    SEED 2.4 fixed header bytes 8-19: station (5), location (2), channel (3),
+    network (2), space-padded ASCII. Read here because a full ObsPy read per
+    record cost ~86% of ingesting a MiniSEED file (bench/RESULTS.md section 12);
+    ObsPy then decodes each run and ``mseed_to_array(expect_id=...)`` checks
+    that it names the same channel.
+    """
+    fh.seek(offset + 8)
+    raw = fh.read(12)
+    if len(raw) != 12:
+        raise ValueError("record header cut short")
+    text = raw.decode("ascii")
+    return text[10:12].strip(), text[0:5].strip(), text[5:7].strip(), text[7:10].strip()

@@ -102,8 +102,11 @@ def read_range(fh: BinaryIO, foff: int, nbytes: int, where: str) -> bytes:
     return buf
 
 
-def mseed_to_array(buf: bytes, where: str, ncomp: int = 1) -> tuple[np.ndarray, float, float]:
-    """MiniSEED bytes -> (samples, dt, t0) with ObsPy; gaps are an error, not silently filled."""
+def mseed_to_array(buf: bytes, where: str, ncomp: int = 1,
+                   expect_id: str | None = None) -> tuple[np.ndarray, float, float]:
+    """MiniSEED bytes -> (samples, dt, t0) with ObsPy; gaps are an error, not silently filled.
+
+    ``expect_id``: the NET.STA.LOC.CHA the bytes must hold (else SampleReadError)."""
     from obspy import read
 
     try:
@@ -118,6 +121,9 @@ def mseed_to_array(buf: bytes, where: str, ncomp: int = 1) -> tuple[np.ndarray, 
         raise SampleReadError(f"{where}: MiniSEED range holds {len(stream)} traces "
                               f"({', '.join(sorted({tr.id for tr in stream}))}) or has gaps")
     tr = stream[0]
+    if expect_id is not None and tr.id != expect_id:
+        raise SampleReadError(f"{where}: MiniSEED range holds {tr.id}, its record headers "
+                              f"say {expect_id}")
     if np.ma.isMaskedArray(tr.data):
         raise SampleReadError(f"{where}: MiniSEED range has gaps")
     return (np.asarray(tr.data, dtype=np.float64), float(tr.stats.delta),

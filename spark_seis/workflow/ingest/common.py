@@ -47,6 +47,15 @@ class IngestSummary:
         self.skip(what, reason)
         self.ignored += 1
 
+    def merge(self, other: "IngestSummary") -> None:
+        """Add another summary (e.g. one Spark task's) after this one's lines."""
+        for mine, theirs in ((self.added, other.added), (self.existing, other.existing),
+                             (self.replaced, other.replaced), (self.files, other.files)):
+            mine.update(theirs)
+        self.skipped.extend(other.skipped)
+        self.ignored += other.ignored
+        self.notes.extend(other.notes)
+
     @property
     def not_stored(self) -> int:
         """Inputs of a known kind (files, traces, events) that could not be stored."""

@@ -14,7 +14,8 @@ from .common import (DEFAULT_WINDOW_MINUTES, KIND_ASDF, KIND_MSEED, KIND_QUAKEML
 from .discover import collect_files
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
-from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
+from .waveforms import (CandidateBatch, ingest_asdf, ingest_cut, ingest_mseed, ingest_sac,
+                        ingest_semd)
 
 
 @dataclass
@@ -28,22 +29,44 @@ class IngestOptions:
     cut: tuple[float, float] | None = None  # (s before, s after origin) for continuous data
 
 
+Listing = tuple[dict[str, list[Path]], list[tuple[str, str]]]  # collect_files' answer
+Tick = Callable[[str], None]  # one file done (its name)
+WAVEFORM_KINDS = (KIND_MSEED, KIND_SAC, KIND_SEMD)  # read file by file (Spark: on executors)
+
+
+def waveform_tags(options: IngestOptions) -> tuple[str, str]:
+    """(observed, synthetic) data_tag, checked as safe names."""
+    return (check_tag(options.tag or options.observed_tag, "observed tag"),
+            check_tag(options.tag or options.synthetic_tag, "synthetic tag"))
+
+
+def stop_or_skip(summary: IngestSummary, what: object, exc: BaseException) -> None:
+    """A file failed: skip it by name, or raise IngestStopped when storage itself failed."""
+    if isinstance(exc, StoringError) and exc.__cause__ is not None:
+        what, exc = exc.what, exc.__cause__
+    cause = storage_failure(exc)
+    if cause is not None:
+        raise IngestStopped(what, cause, summary) from exc
+    summary.skip(what, _reason(exc))
+
+
 def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> IngestSummary:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 listing: Listing | None = None) -> IngestSummary:
     """Everything below ``paths``: QuakeML, then StationXML, then waveforms.
 
     ``progress(done, total, label)`` is called after each file. A bad file is
     skipped and named; a full disk or database (or a database gone) raises
     :class:`IngestStopped` naming the file and the cause, since every later file
-    would fail the same way.
+    would fail the same way. ``listing``: ``collect_files(paths)`` when the
+    caller already has it.
     """
     options = options or IngestOptions()
-    observed = check_tag(options.tag or options.observed_tag, "observed tag")
-    synthetic = check_tag(options.tag or options.synthetic_tag, "synthetic tag")
+    waveform_tags(options)
     paths = list(paths)
     roots = [Path(p).absolute() for p in paths]
     summary = IngestSummary()
-    found, unusable = collect_files(paths)
+    found, unusable = listing or collect_files(paths)
     for what, why in unusable:
         summary.ignore(what, why)
     _ensure_key_index(db)
@@ -56,51 +79,71 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
         if progress:
             progress(done, total, label)
 
-    def failed(what: object, exc: BaseException) -> None:
-        if isinstance(exc, StoringError) and exc.__cause__ is not None:
-            what, exc = exc.what, exc.__cause__
-        cause = storage_failure(exc)
-        if cause is not None:
-            raise IngestStopped(what, cause, summary) from exc
-        summary.skip(what, _reason(exc))
+    ingest_metadata(db, found, summary, tick)
+    sources = Sources(db)
+    ingest_waveforms(db, found, summary, sources, options, roots, tick)
+    ingest_asdf_files(db, found[KIND_ASDF], summary, sources, options, tick)
+    return summary
 
+
+def ingest_metadata(db, found: dict[str, list[Path]], summary: IngestSummary, tick: Tick) -> None:
+    """QuakeML, then StationXML (before any waveform: they give events and stations)."""
     for kind, handler in ((KIND_QUAKEML, ingest_quakeml), (KIND_STATIONXML, ingest_stationxml)):
-        for path in found[kind]:
+        for path in found.get(kind, ()):
             try:
                 handler(db, path, summary)
                 summary.files[kind] += 1
             except Exception as exc:  # noqa: BLE001 - a bad file never aborts the ingest
-                failed(path, exc)
+                stop_or_skip(summary, path, exc)
             tick(path.name)
-    sources = Sources(db)
+
+
+def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, sources: Sources,
+                     options: IngestOptions, roots: Sequence[Path], tick: Tick) -> None:
+    """MiniSEED, SAC and SPECFEM files, each on its own (any slice of a listing:
+    the Spark ingest calls this on the executors with their share of the files)."""
+    observed, synthetic = waveform_tags(options)
+    batch = CandidateBatch(db, summary, "MiniSEED")
     for kind, handler in ((KIND_MSEED, ingest_mseed), (KIND_SAC, ingest_sac)):
-        for path in found[kind]:
+        for path in found.get(kind, ()):
             try:
                 if options.cut is not None:
                     ingest_cut(db, path, summary, sources, cut=options.cut, data_tag=observed,
                                event=options.event,
                                fmt="MSEED" if kind == KIND_MSEED else "SAC")
+                elif kind == KIND_MSEED:
+                    ingest_mseed(db, path, summary, sources, data_tag=observed,
+                                 event=options.event, window_minutes=options.window_minutes,
+                                 batch=batch)
                 else:
                     handler(db, path, summary, sources, data_tag=observed,
                             event=options.event, window_minutes=options.window_minutes)
                 summary.files[kind] += 1
             except Exception as exc:  # noqa: BLE001
-                failed(path, exc)
+                stop_or_skip(summary, path, exc)
             tick(path.name)
-    if found[KIND_SEMD]:
+        try:
+            batch.flush()
+        except Exception as exc:  # noqa: BLE001
+            stop_or_skip(summary, "MiniSEED files", exc)
+    if found.get(KIND_SEMD):
         try:
             ingest_semd(db, found[KIND_SEMD], summary, sources, data_tag=synthetic,
                         event=options.event, roots=roots,
                         progress=lambda label: tick(Path(label).name))
         except Exception as exc:  # noqa: BLE001
-            failed("SPECFEM synthetics", exc)
-    for path in found[KIND_ASDF]:
+            stop_or_skip(summary, "SPECFEM synthetics", exc)
+
+
+def ingest_asdf_files(db, paths: Sequence[Path], summary: IngestSummary, sources: Sources,
+                      options: IngestOptions, tick: Tick) -> None:
+    """ASDF files (they may hold events and stations too: on the driver, one by one)."""
+    for path in paths:
         try:
             ingest_asdf(db, path, summary, sources, tags=options.asdf_tags,
                         data_tag=options.tag, event=options.event,
                         window_minutes=options.window_minutes)
             summary.files[KIND_ASDF] += 1
         except Exception as exc:  # noqa: BLE001
-            failed(path, exc)
+            stop_or_skip(summary, path, exc)
         tick(path.name)
-    return summary
