@@ -198,16 +198,6 @@ def test_store_check_names_executors_that_cannot_see_it(spark, tmp_path):
     assert not list((tmp_path / "work").rglob(".spark_seis_ingest_check_*"))
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    proj = tmp_path / "proj"
-    assert main(["init", str(proj)]) == 0
-    monkeypatch.chdir(proj)
-    monkeypatch.delenv("SPARK_SEIS_MONGO_URI", raising=False)
-    monkeypatch.delenv("SPARK_SEIS_WORK_DIR", raising=False)
-    return proj
-
-
 def _jobs(spark) -> int:
     return len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 

@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from spark_seis.workflow.ingest import (WAVEFORM_KINDS, IngestOptions, IngestStopped,
-                                        IngestSummary, Sources, collect_files,
-                                        ingest_asdf_files, ingest_metadata, ingest_waveforms,
-                                        waveform_tags)
-from spark_seis.workflow.ingest.common import KIND_ASDF, _ensure_key_index, storage_failure
+                                        IngestSummary, Sources, ingest_asdf_files,
+                                        ingest_metadata, ingest_waveforms, start_ingest)
+from spark_seis.workflow.ingest.common import KIND_ASDF, storage_failure
 from spark_seis.workflow.ingest.driver import Listing
 
 Slice = dict[str, list[str]]  # kind -> files of one task
@@ -99,23 +98,8 @@ def ingest_paths_spark(spark, db, paths: Iterable[str | os.PathLike],
     total, label)`` is called on the driver as tasks finish.
     """
     options = options or IngestOptions()
-    waveform_tags(options)
-    paths = list(paths)
-    roots = [str(Path(p).absolute()) for p in paths]
-    summary = IngestSummary()
-    found, unusable = listing or collect_files(paths)
-    for what, why in unusable:
-        summary.ignore(what, why)
-    _ensure_key_index(db)
-    total = sum(len(v) for v in found.values())
-    done = 0
-
-    def tick(label: str, n: int = 1) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total, label)
-
+    found, root_paths, summary, tick = start_ingest(db, paths, options, progress, listing)
+    roots = [str(r) for r in root_paths]
     sc = spark.sparkContext
     database = db.worker_config()
     if not sc.master.startswith("local"):

@@ -62,6 +62,21 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     caller already has it.
     """
     options = options or IngestOptions()
+    found, roots, summary, tick = start_ingest(db, paths, options, progress, listing)
+    ingest_metadata(db, found, summary, tick)
+    sources = Sources(db)
+    ingest_waveforms(db, found, summary, sources, options, roots, tick)
+    ingest_asdf_files(db, found[KIND_ASDF], summary, sources, options, tick)
+    return summary
+
+
+def start_ingest(db, paths: Iterable[str | os.PathLike], options: IngestOptions,
+                 progress: Callable[[int, int, str], None] | None,
+                 listing: Listing | None) -> tuple[dict[str, list[Path]], list[Path],
+                                                   IngestSummary, Callable[..., None]]:
+    """What the serial and the Spark ingest do before any file: check the tags, list
+    the files (unusable ones go in the summary), make sure of the identity index, and
+    a ``tick(label, n=1)`` that reports progress over the whole listing."""
     waveform_tags(options)
     paths = list(paths)
     roots = [Path(p).absolute() for p in paths]
@@ -73,17 +88,13 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     total = sum(len(v) for v in found.values())
     done = 0
 
-    def tick(label: str) -> None:
+    def tick(label: str, n: int = 1) -> None:
         nonlocal done
-        done += 1
+        done += n
         if progress:
             progress(done, total, label)
 
-    ingest_metadata(db, found, summary, tick)
-    sources = Sources(db)
-    ingest_waveforms(db, found, summary, sources, options, roots, tick)
-    ingest_asdf_files(db, found[KIND_ASDF], summary, sources, options, tick)
-    return summary
+    return found, roots, summary, tick
 
 
 def ingest_metadata(db, found: dict[str, list[Path]], summary: IngestSummary, tick: Tick) -> None:
