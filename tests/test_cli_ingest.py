@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from spark_seis.cli.main import main
 from spark_seis.db.client import get_database
 
