@@ -75,21 +75,29 @@ def fill(path: str, n: int, first: int = 0) -> float:
     return fill_rates(path, n, first)[0]
 
 
-def fill_rates(path: str, n: int, first: int = 0) -> tuple[float, float]:
-    """(documents per wall second, per CPU second of this process: SQLite runs in it)."""
+def fill_rates(path: str, n: int, first: int = 0) -> tuple[float, float, float, float]:
+    """Documents per wall second and per CPU second (SQLite runs in this process), first
+    with the benchmark's own document building counted, then the store's bulk_write
+    alone (what the 20,000/s target is about: an executor has its documents already)."""
     db = open_db(path)
     wf = db.wf_TimeSeries
+    store_wall = store_cpu = 0.0
     t, c = time.perf_counter(), time.process_time()
     for start in range(first, first + n, BATCH):
-        wf.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True)
-                       for d in map(wf_doc, range(start, min(start + BATCH, first + n)))],
-                      ordered=False)
-    return n / (time.perf_counter() - t), n / (time.process_time() - c)
+        ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True)
+               for d in map(wf_doc, range(start, min(start + BATCH, first + n)))]
+        t1, c1 = time.perf_counter(), time.process_time()
+        wf.bulk_write(ops, ordered=False)
+        store_wall += time.perf_counter() - t1
+        store_cpu += time.process_time() - c1
+    return (n / (time.perf_counter() - t), n / (time.process_time() - c),
+            n / store_wall, n / store_cpu)
 
 
 def bare_sqlite(path: str, n: int) -> tuple[float, float]:
     """Floor: the same JSON rows and expression indexes through sqlite3 alone."""
     from spark_seis.db.database import INDEXES
+    from spark_seis.db.embedded import WAL_CHECKPOINT_PAGES
     from spark_seis.db.store.codec import checksum, encode
     from spark_seis.db.store.query import field_expression
 
@@ -97,6 +105,7 @@ def bare_sqlite(path: str, n: int) -> tuple[float, float]:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA cache_size=-65536")
+    con.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")  # as the store does
     con.execute("CREATE TABLE wf (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
                 "doc TEXT NOT NULL, crc INTEGER NOT NULL)")
     for k, (keys, _) in enumerate(INDEXES["wf_TimeSeries"]):
@@ -211,15 +220,16 @@ def main() -> None:
     if not args.reuse:
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
-        res["fill_docs_per_s"], res["fill_docs_per_cpu_s"] = fill_rates(path, args.n)
+        (res["fill_docs_per_s"], res["fill_docs_per_cpu_s"], res["fill_store_docs_per_s"],
+         res["fill_store_docs_per_cpu_s"]) = fill_rates(path, args.n)
     # side by side, same batches: bare sqlite3 vs our store (new documents on top of n)
     bare = base / "bare.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{bare}{suffix}").unlink(missing_ok=True)
     res["bare_sqlite_docs_per_s"], res["bare_sqlite_docs_per_cpu_s"] = bare_sqlite(
         str(bare), args.side_n)
-    res["upsert_docs_per_s"], res["upsert_docs_per_cpu_s"] = fill_rates(
-        path, args.side_n, first=args.n)
+    (res["upsert_docs_per_s"], res["upsert_docs_per_cpu_s"], res["upsert_store_docs_per_s"],
+     res["upsert_store_docs_per_cpu_s"]) = fill_rates(path, args.side_n, first=args.n)
     res["upsert_vs_bare_sqlite_per_cpu_s"] = (res["upsert_docs_per_cpu_s"]
                                               / res["bare_sqlite_docs_per_cpu_s"])
     res["store_bytes"] = sum(f.stat().st_size for f in Path(path).iterdir())

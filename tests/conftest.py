@@ -39,3 +39,17 @@ def spark():
 @pytest.fixture(scope="session")
 def sc(spark):
     return spark.sparkContext
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project made by `spark-seis init`, as the working directory, with the embedded
+    store (no MongoDB URI or work folder inherited from the environment)."""
+    from spark_seis.cli.main import main
+
+    proj = tmp_path / "proj"
+    assert main(["init", str(proj)]) == 0
+    monkeypatch.chdir(proj)
+    monkeypatch.delenv("SPARK_SEIS_MONGO_URI", raising=False)
+    monkeypatch.delenv("SPARK_SEIS_WORK_DIR", raising=False)
+    return proj

@@ -3,22 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from spark_seis.cli.main import main
 from spark_seis.db.client import get_database
 
 NZ = Path(__file__).parent / "data" / "nz_2018p130600"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    proj = tmp_path / "proj"
-    assert main(["init", str(proj)]) == 0
-    monkeypatch.chdir(proj)
-    monkeypatch.delenv("SPARK_SEIS_MONGO_URI", raising=False)
-    monkeypatch.delenv("SPARK_SEIS_WORK_DIR", raising=False)
-    return proj
 
 
 def test_ingest_twice_adds_nothing(project, capsys):

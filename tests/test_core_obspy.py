@@ -90,6 +90,20 @@ def test_bundle_uses_hang_vang_and_common_span():
     np.testing.assert_allclose(seis.data, enz[:, 5:990], atol=1e-9)
 
 
+@pytest.mark.parametrize("npts", [3, 38, 1001, 36999])
+def test_bundle_keeps_every_sample_at_real_epochs(npts):
+    """At an epoch of 1.5e9 s, t0 + (n-1)*dt - t0 misses (n-1)*dt by up to 2.4e-7 s:
+    the span computed from end times lost the last sample (44% of lengths at dt 0.01 s
+    from the NZ event's origin time; two of these four)."""
+    t0, dt = 1518939828.38, 0.01
+    data = np.arange(3 * npts, dtype=float).reshape(3, npts)
+    members = [TimeSeries(row, dt=dt, t0=t0, metadata={"sta": "BFZ", "chan": "HH" + c})
+               for row, c in zip(data, "ENZ")]
+    seis = bundle_seismogram(members)
+    assert seis.live and seis.npts == npts
+    np.testing.assert_array_equal(seis.data, data)
+
+
 @pytest.mark.parametrize("mutate, reason", [
     (lambda m: m[:2], "exactly 3 components"),
     (lambda m: [m[0], m[1], TimeSeries(m[2].data, dt=0.02, metadata=dict(m[2].metadata))], "sampling intervals differ"),

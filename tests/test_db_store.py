@@ -168,3 +168,73 @@ def test_store_of_the_previous_engine_is_refused_not_read_as_empty(tmp_path):
     (tmp_path / "store" / "t").mkdir(parents=True)  # litemongo kept a folder per database
     with pytest.raises(EmbeddedStoreError, match=r"store/t .*litemongo.*new embedded_path"):
         get_client(path=tmp_path / "store")["t"]["c"].count_documents({})
+
+
+def test_upsert_batches_report_and_store_as_mongodb_does(coll):
+    """The executors' batch (ReplaceOne by _id, upsert) goes in with one INSERT when every
+    _id is new; a batch that meets existing or repeated ids must still give MongoDB's
+    counts and final documents (the later of two ops on one _id wins)."""
+    oid = ObjectId()
+    res = coll.bulk_write([ReplaceOne({"_id": oid}, {"_id": oid, "k": 1}, upsert=True),
+                           ReplaceOne({"_id": 2}, {"k": 2, "_id": 2}, upsert=True),
+                           ReplaceOne({"_id": 3}, {"k": 3}, upsert=True)])
+    assert (res.upserted_count, res.matched_count) == (3, 0)
+    assert res.upserted_ids == {0: oid, 1: 2, 2: 3}
+    assert [list(d) for d in coll.find({}, sort=[("k", 1)])] == [["_id", "k"]] * 3
+    assert coll.find_one({"k": 3})["_id"] == 3
+    res = coll.bulk_write([ReplaceOne({"_id": 4}, {"k": 4}, upsert=True),
+                           ReplaceOne({"_id": 2}, {"k": 20}, upsert=True),
+                           ReplaceOne({"_id": 4}, {"k": 40}, upsert=True)], ordered=False)
+    assert (res.upserted_count, res.matched_count, res.modified_count) == (1, 2, 2)
+    assert res.upserted_ids == {0: 4}
+    assert {d["_id"]: d["k"] for d in coll.find({})} == {oid: 1, 2: 20, 3: 3, 4: 40}
+    again = coll.bulk_write([ReplaceOne({"_id": 2}, {"k": 20}, upsert=True),  # a re-run
+                             ReplaceOne({"_id": 3}, {"k": 30}, upsert=True)])
+    assert (again.matched_count, again.modified_count, again.upserted_count) == (2, 1, 0)
+    assert {d["_id"]: d["k"] for d in coll.find({})} == {oid: 1, 2: 20, 3: 30, 4: 40}
+
+
+def test_fast_and_fallback_encodings_decode_to_the_same_values():
+    """Documents are written by orjson, with the stdlib encoder as fallback (and by the
+    stdlib alone in stores of earlier versions): every spelling must read back alike,
+    and ``_id`` keys must be spelled one way whatever wrote them."""
+    import json
+
+    from spark_seis.db.store.codec import _stdlib_encode, decode, encode, encode_id
+
+    aware = dt.datetime(2018, 2, 18, 20, 43, 48, 123000, tzinfo=dt.timezone(dt.timedelta(hours=13)))
+    cases = [
+        {"_id": ObjectId(), "tiny": 1.5e-7, "neg": -9.456011395225814e-07, "huge": 1e300,
+         "none": None, "s": "nullable é \u2028", "when": aware, "ids": (ObjectId(), 3)},
+        {"nan": math.nan, "deep": {"inf": [math.inf, None]}},       # orjson would write null
+        {"big": 2 ** 70, "k": {1: "int key"}},                       # orjson refuses these
+        {"none": None, "zero": -0.0},
+    ]
+    for doc in cases:
+        fast, slow = encode(doc), _stdlib_encode(doc)
+        assert json.dumps(decode(fast), default=str, sort_keys=True) == \
+            json.dumps(decode(slow), default=str, sort_keys=True), doc
+        assert decode(fast).keys() == decode(slow).keys()
+    assert "NaN" not in encode(cases[1]) and decode(encode(cases[1]))["deep"]["inf"][1] is None
+    assert math.isinf(decode(encode(cases[1]))["deep"]["inf"][0])
+    assert decode(encode(cases[0]))["when"] == aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    oid = ObjectId()
+    assert encode_id(oid) == _stdlib_encode(oid) == encode(oid)
+    assert encode_id({"a": 1e-5}) == _stdlib_encode({"a": 1e-5})
+    with pytest.raises(Exception, match="cannot encode object"):
+        encode({"bad": object()})
+
+
+def test_failed_first_batch_of_a_new_collection_is_redone_in_a_new_transaction(tmp_path):
+    """The one-statement batch has no savepoint: when it fails, its transaction is rolled
+    back (with the collection's table, if that transaction created it) and redone."""
+    db = get_client(path=tmp_path / "store")["t"]
+    res = db["fresh"].bulk_write([ReplaceOne({"_id": 1}, {"k": 1}, upsert=True),
+                                  ReplaceOne({"_id": 1}, {"k": 2}, upsert=True)])
+    assert (res.upserted_count, res.matched_count) == (1, 1)
+    assert list(db["fresh"].find({})) == [{"_id": 1, "k": 2}]
+    with pytest.raises(BulkWriteError) as info:
+        db["other"].insert_many([{"_id": 5}, {"_id": 6}, {"_id": 5}, {"_id": 7}])
+    assert [e["index"] for e in info.value.details["writeErrors"]] == [2]
+    assert [d["_id"] for d in db["other"].find({})] == [5, 6]
+    assert sorted(db.list_collection_names()) == ["fresh", "other"]

@@ -273,16 +273,6 @@ def test_station_codes_with_underscores_read_back_their_own_windows(tmp_path):
 
 
 # ------------------------------------------------------------------ item 12
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    proj = tmp_path / "proj"
-    assert main(["init", str(proj)]) == 0
-    monkeypatch.chdir(proj)
-    monkeypatch.delenv("SPARK_SEIS_MONGO_URI", raising=False)
-    monkeypatch.delenv("SPARK_SEIS_WORK_DIR", raising=False)
-    return proj
-
-
 def test_disk_full_stops_ingest_with_one_line_and_no_temporary_file(project, capsys,
                                                                    monkeypatch):
     import spark_seis.workflow.ingest.waveforms as waveforms

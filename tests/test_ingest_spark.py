@@ -184,7 +184,7 @@ def test_executor_that_cannot_open_the_store_stops_the_ingest_naming_it(tmp_path
                                            {"mseed": [str(NZ / "mseed" / "NZ.BFZ.10.HHZ.D.2018.049")]})
     assert files == 1 and summary.total_added == 0
     assert stopped is not None and str(blocker / "store") in stopped[0]
-    assert "cannot open" in stopped[1]
+    assert "cannot open or read it" in stopped[1]
 
 
 def test_store_check_names_executors_that_cannot_see_it(spark, tmp_path):
@@ -198,16 +198,6 @@ def test_store_check_names_executors_that_cannot_see_it(spark, tmp_path):
     assert not list((tmp_path / "work").rglob(".spark_seis_ingest_check_*"))
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    proj = tmp_path / "proj"
-    assert main(["init", str(proj)]) == 0
-    monkeypatch.chdir(proj)
-    monkeypatch.delenv("SPARK_SEIS_MONGO_URI", raising=False)
-    monkeypatch.delenv("SPARK_SEIS_WORK_DIR", raising=False)
-    return proj
-
-
 def _jobs(spark) -> int:
     return len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 
@@ -216,25 +206,28 @@ def test_cli_chooses_spark_from_the_threshold_and_on_request(spark, project, tmp
                                                             monkeypatch):
     from spark_seis.cli import ingest_cmd
 
-    folder = make_folder(tmp_path / "data", events=1, stations=2)  # 12 waveform files
+    folder = make_folder(tmp_path / "data", events=1, stations=2)  # 14 waveform files
     capsys.readouterr()
     before = _jobs(spark)
-    assert main(["ingest", str(folder), "--no-progress"]) == 1  # two bad files: exit 1
-    out = capsys.readouterr().out
+    assert main(["ingest", str(folder), "--no-progress", "--master", "local[4]"]) == 1
+    out = capsys.readouterr().out  # exit 1: the two bad files
     assert _jobs(spark) == before  # below the threshold: serial, no Spark job
     assert "added: source 1, site 2, channel 6, wf_TimeSeries 12" in out
 
     monkeypatch.setattr(ingest_cmd, "SPARK_MIN_FILES", 10)
+    assert main(["ingest", str(folder), "--no-progress", "--master", "local[2]"]) == 1
+    assert _jobs(spark) == before  # enough files, but 2 cores: serial (faster there)
+
     shutil.rmtree(project / "work")
-    assert main(["ingest", str(folder)]) == 1
+    assert main(["ingest", str(folder), "--master", "local[4]"]) == 1
     out, err = capsys.readouterr()
-    assert _jobs(spark) > before  # from the threshold: the waveforms were read on Spark
-    assert "14 waveform files: reading them on Spark" in err and "16/16" in err
+    assert _jobs(spark) > before  # files and cores enough: the waveforms were read on Spark
+    assert "14 waveform files: reading them on Spark (local[4])" in err and "16/16" in err
     assert "added: source 1, site 2, channel 6, wf_TimeSeries 12" in out
     assert "skipped 2:" in out
 
     ran = _jobs(spark)
-    assert main(["ingest", str(folder), "--serial", "--no-progress"]) == 1
+    assert main(["ingest", str(folder), "--serial", "--no-progress", "--master", "local[4]"]) == 1
     assert _jobs(spark) == ran  # --serial wins over the threshold
     out = capsys.readouterr().out
     assert "wf_TimeSeries 0" in out and "wf_TimeSeries 12" in out.split("already in the database")[1]
@@ -246,3 +239,54 @@ def test_cli_chooses_spark_from_the_threshold_and_on_request(spark, project, tmp
 
 def db_count(project: Path) -> int:
     return open_db(project / "work").wf_TimeSeries.count_documents({})
+
+
+def test_full_disk_on_an_executor_stops_its_task_at_that_file(tmp_path, monkeypatch):
+    """The task stops at the first file that cannot be stored and says which and why."""
+    import errno
+
+    import spark_seis.workflow.ingest.waveforms as waveforms
+    from spark_seis.engine.ingest_spark import ingest_slice
+
+    def full_disk(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(waveforms.shutil, "copyfile", full_disk)
+    db = open_db(tmp_path / "work")
+    ingest_paths(db, [NZ / "test_catalog_2018p130600.xml"], OPTIONS)
+    files = sorted(str(p) for p in (NZ / "mseed").iterdir())
+    n, summary, stopped = ingest_slice(db.worker_config(), OPTIONS, [str(NZ)], {"mseed": files})
+    assert n == 3 and stopped is not None
+    assert stopped[0] == files[0] and "no space left on device" in stopped[1]
+    assert str(tmp_path / "work" / "wf_data" / "mseed") in stopped[1]
+    assert summary.files["mseed"] == 0 and db.wf_TimeSeries.count_documents({}) == 0
+
+
+def test_a_real_full_disk_under_spark_raises_ingest_stopped_naming_the_file(spark, tmp_path):
+    """Sample folder on a small tmpfs (needs root, skipped otherwise): executors hit ENOSPC."""
+    import subprocess
+
+    from spark_seis.engine.ingest_spark import ingest_paths_spark
+    from spark_seis.workflow.ingest import IngestStopped
+
+    folder = make_folder(tmp_path / "data", events=1, stations=6)  # 18 MiniSEED, ~1.2 MB
+    root = tmp_path / "wf_data"
+    root.mkdir()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(root)],
+                                 capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        mounted = False
+    if not mounted:
+        pytest.skip("cannot mount a tmpfs here (needs root): a real full disk is not possible")
+    try:
+        db = get_database({"work_dir": str(tmp_path / "work"), "mongo_uri": None,
+                           "storage_root": str(root)})
+        with pytest.raises(IngestStopped) as info:
+            ingest_paths_spark(spark, db, [folder], OPTIONS, files_per_task=3)
+    finally:
+        subprocess.run(["umount", str(root)], check=False, timeout=60)
+    assert "no space left on device" in info.value.cause
+    assert info.value.what.startswith(str(folder))  # the file that did not fit
+    stored = info.value.summary.added["wf_TimeSeries"]
+    assert 0 < stored < 36 and db.wf_TimeSeries.count_documents({}) == stored

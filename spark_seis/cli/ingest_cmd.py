@@ -7,7 +7,8 @@ from pathlib import Path
 from .common import Progress, load_job, open_database
 from .errors import UserError
 
-SPARK_MIN_FILES = 2000  # waveform files from which ingest runs on Spark unless --serial
+SPARK_MIN_FILES = 2000  # waveform files from which ingest runs on Spark unless --serial ...
+SPARK_MIN_CORES = 4     # ... when the master runs this many tasks at once (or is a cluster)
 
 
 def run_ingest(args) -> int:
@@ -82,21 +83,48 @@ def run_ingest(args) -> int:
     return 0
 
 
+def local_cores(master: str | None) -> int | None:
+    """Parallel tasks of a local master (local, local[N], local[*], local[N,F]);
+    None for a cluster master (or spark-submit's), whose size is not known here."""
+    import os
+    import re
+
+    match = re.match(r"^local(?:\[(\*|\d+)(?:,\s*\d+)?\])?$", (master or "").strip())
+    if match is None:
+        return None
+    if match.group(1) is None:  # plain "local": one thread
+        return 1
+    return (os.cpu_count() or 1) if match.group(1) == "*" else int(match.group(1))
+
+
 def _spark_for(args, job, waveforms: int):
     """The SparkSession to ingest with, or None for the serial ingest.
 
-    --spark / --serial decide; otherwise Spark from SPARK_MIN_FILES waveform files
-    (below that, starting Spark costs more than it saves), with the master of
-    --master, the job's spark.master, conf/spark-defaults.conf or local[*] (as
-    `spark-seis run`)."""
-    use = args.spark if args.spark is not None else waveforms >= SPARK_MIN_FILES
+    --spark / --serial decide. Otherwise Spark when there are SPARK_MIN_FILES
+    waveform files or more and the master runs at least SPARK_MIN_CORES tasks at
+    once (a cluster master counts as large enough): on 2 cores the Spark ingest
+    was slower than the serial one (JVM start-up, bench/RESULTS.md section 12).
+    The master is --master, else the job's spark.master, else
+    conf/spark-defaults.conf's, else local[*] (as for `spark-seis run`).
+    """
+    from spark_seis.engine.session import DEFAULTS_FILE
+
+    from .preflight import read_spark_defaults, resolve_master
+
+    defaults_file = job.spark_defaults_file or DEFAULTS_FILE
+    defaults = read_spark_defaults(defaults_file) if defaults_file.exists() else {}
+    master = resolve_master(args.master, job, defaults)
+    if args.spark is None:
+        cores = local_cores(master)
+        use = waveforms >= SPARK_MIN_FILES and (cores is None or cores >= SPARK_MIN_CORES)
+    else:
+        use = args.spark
     if not use or waveforms == 0:
         return None
     from .run import start_spark
 
     if not args.no_progress:
-        print(f"ingest: {waveforms} waveform files: reading them on Spark"
-              f"{' (' + args.master + ')' if args.master else ''}"
-              f"{'' if args.spark else f' (from {SPARK_MIN_FILES} files; --serial to avoid)'}",
-              file=sys.stderr, flush=True)
+        why = "" if args.spark else f" (from {SPARK_MIN_FILES} files; --serial to avoid)"
+        print(f"ingest: {waveforms} waveform files: reading them on Spark "
+              f"({master or 'master from spark-submit'}){why}", file=sys.stderr, flush=True)
     return start_spark(job, args.master, None, quiet=True)

@@ -119,17 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only these ASDF waveform tags (repeatable)")
     how = ingest.add_mutually_exclusive_group()
     how.add_argument("--spark", dest="spark", action="store_true", default=None,
-                     help="read the waveform files on Spark (default from 2000 MiniSEED/SAC/"
-                          ".semd files): the executors read, identify and store them; "
-                          "QuakeML, StationXML and ASDF stay on the driver")
+                     help="read the waveform files on Spark: the executors read, identify "
+                          "and store them; QuakeML, StationXML and ASDF stay on the driver "
+                          "(default from 2000 MiniSEED/SAC/.semd files when the master runs "
+                          "4 or more tasks at once, or is a cluster)")
     how.add_argument("--serial", dest="spark", action="store_false",
                      help="read every file in this process, one after the other (default "
-                          "below 2000 waveform files)")
+                          "otherwise: on 2 cores it is faster than Spark)")
     ingest.add_argument("--master", default=None,
                         help="Spark master for --spark (default: the job's spark.master, "
                              "else conf/spark-defaults.conf's, else local[*]); with the "
-                             "embedded store every executor must see work_dir (same "
-                             "machine or a shared filesystem)")
+                             "embedded store the executors must run on this machine")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=_cmd_ingest)
 

@@ -101,17 +101,16 @@ def bundle_seismogram(members: Sequence[TimeSeries], rtol: float = 1e-6) -> Seis
 
     dt = members[0].dt
     t0 = max(m.t0 for m in members)
-    t1 = min(m.endtime for m in members)
-    npts = int(np.floor((t1 - t0) / dt + 1e-6)) + 1
-    if t1 < t0 or npts <= 0:
+    # The common span in sample counts, not from end times: t0 + (n-1)*dt - t0 at an
+    # epoch of 1.5e9 s is off by up to 2.4e-7 s, a flooring error that dropped the
+    # last sample for 44% of trace lengths at 100 Hz.
+    starts = [int(round((t0 - m.t0) / dt)) for m in members]
+    npts = min(m.npts - start for m, start in zip(members, starts))
+    if npts <= 0:
         return _dead(members, f"components {names} do not overlap in time")
     data = np.empty((3, npts))
-    for row, member in enumerate(members):
-        start = int(round((t0 - member.t0) / dt))
-        segment = member.data[start:start + npts]
-        if segment.shape[0] != npts:
-            return _dead(members, f"component {names[row]} is shorter than the common span")
-        data[row] = segment
+    for row, (member, start) in enumerate(zip(members, starts)):
+        data[row] = member.data[start:start + npts]
     tmatrix = np.array([orientation_vector(h, v) for h, v in orientations])
     elog = _merged_elog(members)
     metadata = _shared_metadata(members)

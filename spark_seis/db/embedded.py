@@ -30,6 +30,13 @@ SUFFIX = ".sqlite3"
 BUSY_TIMEOUT_S = 120.0
 QUICK_CHECK_MAX_BYTES = 256 * 2 ** 20
 CACHE_KIB = 64 * 1024
+# A batch of new waveform documents touches the tail of every site/channel run in
+# three indexes (~1.5 pages per document at 1M documents); checkpointing the WAL
+# after every such batch (SQLite's default: 1,000 pages) wrote those pages to the
+# database file again and again and halved bulk upserts (bench/bench_store.py).
+# Checkpoint every ~200 MB of WAL instead, and cut the file back to 64 MB after.
+WAL_CHECKPOINT_PAGES = 50_000
+WAL_KEEP_BYTES = 64 * 2 ** 20
 _CHECKED: set[str] = set()  # files this process has quick_check-ed
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -106,6 +113,8 @@ class StoreFile:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")  # WAL: a killed process loses nothing committed
             con.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            con.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            con.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
             if not con.execute("SELECT 1 FROM sqlite_master WHERE name = '_indexes'").fetchone():
                 con.execute("CREATE TABLE IF NOT EXISTS _indexes (coll TEXT, name TEXT, "
                             "keys TEXT, uniq INTEGER, PRIMARY KEY (coll, name))")
@@ -138,12 +147,7 @@ class StoreFile:
         with self._lock:
             con = self._connect()
             try:
-                con.execute("BEGIN IMMEDIATE")
-                if not self.has_table(table, con):
-                    con.execute(f'CREATE TABLE IF NOT EXISTS "{table.replace(chr(34), 2 * chr(34))}" '
-                                f"(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-                                f"doc TEXT NOT NULL, crc INTEGER NOT NULL)")
-                    self._tables.add(table)
+                self._begin(con, table)
                 yield con
                 con.execute("COMMIT")
             except BaseException as exc:
@@ -152,6 +156,25 @@ class StoreFile:
                 if isinstance(exc, sqlite3.Error):
                     raise self.translate(exc) from None
                 raise
+
+    def _begin(self, con: sqlite3.Connection, table: str) -> None:
+        con.execute("BEGIN IMMEDIATE")
+        if not self.has_table(table, con):
+            con.execute(f'CREATE TABLE IF NOT EXISTS "{table.replace(chr(34), 2 * chr(34))}" '
+                        f"(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                        f"doc TEXT NOT NULL, crc INTEGER NOT NULL)")
+            self._tables.add(table)
+
+    def restart(self, con: sqlite3.Connection, table: str) -> None:
+        """Roll back the transaction ``writing`` opened and open a new one.
+
+        For a batch tried first in one statement without a savepoint (a savepoint
+        copies every page the batch touches to a sub-journal: a third of a bulk
+        upsert's cost at 1M documents): when it fails, the whole transaction goes.
+        """
+        con.execute("ROLLBACK")
+        self._tables.discard(table)  # created in the rolled-back transaction, maybe
+        self._begin(con, table)
 
     # --- catalog -------------------------------------------------------------------
     def has_table(self, name: str, con: sqlite3.Connection) -> bool:

@@ -283,6 +283,9 @@ def scan_mseed(db: "Database", path: str | os.PathLike) -> tuple[list[tuple[dict
         while offset < size:
             try:
                 info = get_record_information(fh, offset)
+                if offset + info["record_length"] > size:
+                    raise ValueError(f"record of {info['record_length']} bytes cut short: "
+                                     f"the file ends {size - offset} bytes after its start")
                 seed = _record_seed(fh, offset)
             except Exception as exc:  # noqa: BLE001
                 if offset == 0:  # not a single record: the whole file is bad

@@ -20,9 +20,10 @@ opened or written stops each task at its first such failure; the driver then
 raises :class:`IngestStopped` naming the file (or store) and the cause, with
 everything the other tasks stored in its summary.
 
-The embedded store is a folder of SQLite files: every executor must see the
-same folder (same machine, or a shared filesystem). For a non-local master,
-:func:`check_executors_see_store` proves it before any file is read.
+The embedded store is SQLite in WAL mode: every executor must run on the
+driver's machine (a shared filesystem is not enough). For a non-local master,
+:func:`check_executors_see_store` proves it before any file is read; on a
+cluster of several hosts use a MongoDB.
 """
 from __future__ import annotations
 
@@ -34,10 +35,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from spark_seis.workflow.ingest import (WAVEFORM_KINDS, IngestOptions, IngestStopped,
-                                        IngestSummary, Sources, collect_files,
-                                        ingest_asdf_files, ingest_metadata, ingest_waveforms,
-                                        waveform_tags)
-from spark_seis.workflow.ingest.common import KIND_ASDF, _ensure_key_index, storage_failure
+                                        IngestSummary, Sources, ingest_asdf_files,
+                                        ingest_metadata, ingest_waveforms, start_ingest)
+from spark_seis.workflow.ingest.common import KIND_ASDF, storage_failure
+from spark_seis.workflow.ingest.driver import Listing
 
 Slice = dict[str, list[str]]  # kind -> files of one task
 TaskResult = tuple[int, IngestSummary, "tuple[str, str] | None"]  # files done, summary, stop
@@ -79,17 +80,17 @@ def ingest_slice(database: dict[str, Any], options: IngestOptions, roots: Sequen
                                  tick=lambda _label: None)
             except IngestStopped as exc:
                 return n_files, summary, (exc.what, exc.cause)
-    except Exception as exc:  # noqa: BLE001 - opening or closing the store failed
+    except Exception as exc:  # noqa: BLE001 - opening, reading or closing the store failed
         cause = storage_failure(exc) or f"{type(exc).__name__}: {exc}"
         return n_files, summary, (f"database {where} (on {socket.gethostname()})",
-                                  f"cannot open it: {cause}")
+                                  f"cannot open or read it: {cause}")
     return n_files, summary, None
 
 
 def ingest_paths_spark(spark, db, paths: Iterable[str | os.PathLike],
                        options: IngestOptions | None = None,
                        progress: Callable[[int, int, str], None] | None = None,
-                       listing=None, files_per_task: int | None = None,
+                       listing: Listing | None = None, files_per_task: int | None = None,
                        poll_seconds: float = 0.5) -> IngestSummary:
     """:func:`~spark_seis.workflow.ingest.ingest_paths` with the waveforms read on Spark.
 
@@ -97,28 +98,13 @@ def ingest_paths_spark(spark, db, paths: Iterable[str | os.PathLike],
     total, label)`` is called on the driver as tasks finish.
     """
     options = options or IngestOptions()
-    waveform_tags(options)
-    paths = list(paths)
-    roots = [str(Path(p).absolute()) for p in paths]
-    summary = IngestSummary()
-    found, unusable = listing or collect_files(paths)
-    for what, why in unusable:
-        summary.ignore(what, why)
-    _ensure_key_index(db)
-    total = sum(len(v) for v in found.values())
-    done = 0
-
-    def tick(label: str, n: int = 1) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total, label)
-
-    ingest_metadata(db, found, summary, tick)
+    found, root_paths, summary, tick = start_ingest(db, paths, options, progress, listing)
+    roots = [str(r) for r in root_paths]
     sc = spark.sparkContext
     database = db.worker_config()
     if not sc.master.startswith("local"):
         check_executors_see_store(sc, database)
+    ingest_metadata(db, found, summary, tick)
     parts = slices(found, files_per_task or default_files_per_task(
         sum(len(found.get(k, ())) for k in WAVEFORM_KINDS), sc.defaultParallelism))
     if parts:
@@ -175,8 +161,13 @@ def _run_tasks(sc, database: dict, options: IngestOptions, roots: list[str], par
 
 
 def check_executors_see_store(sc, database: dict[str, Any]) -> None:
-    """With the embedded store, every executor must see the driver's store and sample
-    folder (same machine or a shared filesystem); raise StoreNotShared naming them."""
+    """With the embedded store, every executor must run on the driver's machine and see
+    its store and sample folder; raise StoreNotShared naming the hosts that do not.
+
+    A shared filesystem is not enough: the store is SQLite in WAL mode, whose
+    shared-memory index does not work across hosts (see README, "Sizes the
+    embedded default serves").
+    """
     if database.get("mongo_uri"):
         return
     store, root = database["embedded_path"], database["storage_root"]
@@ -184,22 +175,27 @@ def check_executors_see_store(sc, database: dict[str, Any]) -> None:
     token = uuid.uuid4().hex
     marker = Path(root) / f".spark_seis_ingest_check_{token}"
     marker.write_text(token)
+    here = socket.gethostname()
     try:
         n = max(2, sc.defaultParallelism)
 
-        def look(_items: Iterator[Any]) -> Iterator[tuple[str, bool, bool]]:
-            seen = marker.exists() and marker.read_text() == token
-            yield socket.gethostname(), Path(store).exists(), seen
+        def look(_items: Iterator[Any]) -> Iterator[tuple[str, bool]]:
+            seen = marker.exists() and marker.read_text() == token and Path(store).exists()
+            yield socket.gethostname(), seen
 
         answers = sc.parallelize(range(n), n).mapPartitions(look).collect()
     finally:
         marker.unlink(missing_ok=True)
-    blind = sorted({host for host, has_store, has_root in answers
-                    if not (has_store and has_root)})
+    blind = sorted({host for host, seen in answers if not seen})
+    remote = sorted({host for host, seen in answers if seen and host != here})
+    fix = ("run the ingest with a local master (--master 'local[*]') or with workers on this "
+           "machine, or use a MongoDB (database.mongo_uri / SPARK_SEIS_MONGO_URI)")
     if blind:
         raise StoreNotShared(
             f"executors on {', '.join(blind)} cannot see the embedded store {store} and its "
-            f"sample folder {root} of this driver ({socket.gethostname()}): with the embedded "
-            f"store, run ingest with a local master (--master local[*]) or put work_dir on a "
-            f"filesystem every executor mounts at the same path, or use a MongoDB "
-            f"(database.mongo_uri / SPARK_SEIS_MONGO_URI)")
+            f"sample folder {root} of this driver ({here}): {fix}")
+    if remote:
+        raise StoreNotShared(
+            f"executors on {', '.join(remote)} see the embedded store {store} through a "
+            f"shared filesystem, but it is SQLite in WAL mode, which cannot be written from "
+            f"several hosts safely (the driver runs on {here}): {fix}")

@@ -15,6 +15,7 @@ import math
 import zlib
 from typing import Any
 
+import orjson
 from bson import ObjectId
 from bson.binary import Binary
 from bson.errors import InvalidDocument
@@ -25,7 +26,7 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 def _tag(value: Any) -> Any:
     if isinstance(value, ObjectId):
-        return {"$oid": str(value)}
+        return {"$oid": value.binary.hex()}
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
@@ -55,12 +56,48 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def encode(doc: Any) -> str:
-    """Compact JSON text of a document or value (tags for BSON-only types)."""
+def _non_finite_inside(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(map(_non_finite_inside, value.values()))
+    if isinstance(value, (list, tuple)):
+        return any(map(_non_finite_inside, value))
+    return False
+
+
+def _stdlib_encode(doc: Any) -> str:
     try:
         return _DUMPS(doc)
     except ValueError:  # NaN / infinity
         return _DUMPS(_finite(doc))
+
+
+def encode(doc: Any) -> str:
+    """Compact JSON text of a document or value (tags for BSON-only types).
+
+    orjson does the common case; the stdlib encoder takes what orjson refuses
+    (non-string keys, integers beyond 64 bits, unknown types: it raises pymongo's
+    InvalidDocument) or writes differently (NaN and infinity, which orjson turns into
+    null). Both texts decode to the same values; floats below 1e-4 are spelled
+    differently (1e-5 / 1e-05), which no SQL comparison sees (numbers compare as
+    numbers, ``_id`` keys are always written by ``encode_id``).
+    """
+    try:
+        out = orjson.dumps(doc, default=_tag, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:
+        return _stdlib_encode(doc)
+    if b"null" in out and _non_finite_inside(doc):
+        return _stdlib_encode(doc)
+    return out.decode("utf-8")
+
+
+def encode_id(value: Any) -> str:
+    """The text of an ``_id`` in the unique ``id`` column: always the stdlib spelling,
+    so a key written by any version of the store matches the same key written now."""
+    if type(value) is ObjectId:
+        return '{"$oid":"' + value.binary.hex() + '"}'
+    return _stdlib_encode(value)
 
 
 def _untag(d: dict) -> Any:

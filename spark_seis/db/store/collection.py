@@ -14,12 +14,13 @@ import sqlite3
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from bson import ObjectId
+from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 from pymongo.results import (BulkWriteResult, DeleteResult, InsertManyResult,
                              InsertOneResult, UpdateResult)
 
 from . import query
-from .codec import checksum, decode, encode
+from .codec import checksum, decode, encode, encode_id
 from .update import apply_update, upsert_seed
 
 if TYPE_CHECKING:
@@ -39,10 +40,18 @@ def normalize_keys(keys: Any, direction: int = 1) -> list[tuple[str, int]]:
 
 
 def _is_upsert_by_id(op: Any) -> bool:
-    flt = getattr(op, "_filter", None)
-    return (type(op).__name__ == "ReplaceOne" and bool(op._upsert) and isinstance(flt, Mapping)
-            and len(flt) == 1 and "_id" in flt and not isinstance(flt["_id"], (Mapping, float))
-            and not any(k[:1] == "$" for k in op._doc))
+    """ReplaceOne(filter={"_id": X}, upsert=True): the executors' write, batched in one
+    statement. The ``$`` check looks at the first key only, as pymongo's own
+    validate_ok_for_replace does."""
+    if type(op) is not ReplaceOne or not op._upsert:
+        return False
+    flt, doc = op._filter, op._doc
+    if type(flt) is not dict and not isinstance(flt, Mapping):
+        return False
+    if len(flt) != 1 or "_id" not in flt or type(flt["_id"]) is float \
+            or isinstance(flt["_id"], Mapping):
+        return False
+    return not doc or not next(iter(doc)).startswith("$")
 
 
 def _id_first(doc: dict) -> dict:
@@ -324,7 +333,7 @@ class Collection:
         text = encode(_id_first(doc))
         try:
             con.execute(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)",
-                        (encode(doc["_id"]), text, checksum(text)))
+                        (encode_id(doc["_id"]), text, checksum(text)))
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(exc, doc) from None
         return doc["_id"]
@@ -381,7 +390,7 @@ class Collection:
     def _replace_by_id(self, con: sqlite3.Connection, _id: Any, doc: Mapping) -> dict:
         """Upsert by ``_id`` without reading the old document (the bulk path)."""
         new = {"_id": _id, **{k: v for k, v in doc.items() if k != "_id"}}
-        text, key = encode(new), encode(_id)
+        text, key = encode(new), encode_id(_id)
         try:
             cur = con.execute(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?) "
                               f"ON CONFLICT (id) DO NOTHING", (key, text, checksum(text)))
@@ -415,17 +424,14 @@ class Collection:
             doc.setdefault("_id", ObjectId())
         ids, errors = [], []
         with self._store.writing(self.name) as con:
-            rows = [(encode(d["_id"]), text, checksum(text))
+            rows = [(encode_id(d["_id"]), text, checksum(text))
                     for d in documents for text in (encode(_id_first(d)),)]
-            con.execute("SAVEPOINT batch")
-            try:  # all new: one executemany
+            try:  # all new: one executemany, the transaction's first write
                 con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)",
                                 rows)
-                con.execute("RELEASE batch")
                 return InsertManyResult([d["_id"] for d in documents], True)
             except sqlite3.IntegrityError:
-                con.execute("ROLLBACK TO batch")
-                con.execute("RELEASE batch")
+                self._store.restart(con, self.name)
             for i, doc in enumerate(documents):  # some collide: one by one, as MongoDB
                 try:
                     ids.append(self._insert(con, doc))
@@ -522,38 +528,46 @@ class Collection:
     def _upsert_by_id(self, con: sqlite3.Connection, ops: list[Any], res: dict) -> bool:
         """What executors send (ReplaceOne by _id, upsert) as one executemany.
 
-        False (nothing written) when a unique index refuses a row: the caller then
-        runs the operations one by one to report which.
+        New documents (the usual case: fresh ids) go in with a plain INSERT and no
+        lookup; only when one exists already is the batch redone as an upsert, with
+        a lookup to tell matched from upserted and modified from unchanged. False
+        (nothing written, a new transaction open) when a unique index refuses a row:
+        the caller then runs the operations one by one to report which.
         """
         rows, keys = [], []
         for op in ops:
-            new = {"_id": op._filter["_id"], **{k: v for k, v in op._doc.items() if k != "_id"}}
-            text = encode(new)
-            keys.append(encode(new["_id"]))
+            _id, doc = op._filter["_id"], op._doc
+            if not doc or next(iter(doc)) != "_id" or doc["_id"] != _id:
+                doc = {"_id": _id, **{k: v for k, v in doc.items() if k != "_id"}}
+            text = encode(doc)
+            keys.append(encode_id(_id))
             rows.append((keys[-1], text, checksum(text)))
-        existing: set[str] = set()
+        try:  # first write of its transaction: a failure rolls back only this batch
+            con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)", rows)
+            res["upserted"] = [{"index": i, "_id": op._filter["_id"]} for i, op in enumerate(ops)]
+            res["nUpserted"] = len(ops)
+            return True
+        except sqlite3.IntegrityError:  # an _id exists (or a unique index refused): redo
+            self._store.restart(con, self.name)
+        stored: dict[str, str] = {}  # key -> text now in the store
         for start in range(0, len(keys), 500):
             part = keys[start:start + 500]
-            existing.update(r[0] for r in con.execute(
-                f"SELECT id FROM {self._table} WHERE id IN ({','.join('?' * len(part))})", part))
-        con.execute("SAVEPOINT upsert_by_id")
-        try:
+            stored.update(con.execute(f"SELECT id, doc FROM {self._table} WHERE id IN "
+                                      f"({','.join('?' * len(part))})", part))
+        try:  # an unchanged document is left as it is: no index entry moves (re-runs)
             con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?) "
                             f"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
-                            f"crc = excluded.crc", rows)
+                            f"crc = excluded.crc WHERE doc IS NOT excluded.doc", rows)
         except sqlite3.IntegrityError:
-            con.execute("ROLLBACK TO upsert_by_id")
-            con.execute("RELEASE upsert_by_id")
+            self._store.restart(con, self.name)
             return False
-        con.execute("RELEASE upsert_by_id")
-        seen: set[str] = set()
-        for i, (op, key) in enumerate(zip(ops, keys)):
-            if key in existing or key in seen:
+        for i, (op, key, row) in enumerate(zip(ops, keys, rows)):
+            if key in stored:
                 res["nMatched"] += 1
-                res["nModified"] += 1
+                res["nModified"] += stored[key] != row[1]
             else:
                 res["upserted"].append({"index": i, "_id": op._filter["_id"]})
-            seen.add(key)
+            stored[key] = row[1]
         res["nUpserted"] = len(res["upserted"])
         return True
 

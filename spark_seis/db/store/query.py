@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from bson import ObjectId
 
-from .codec import decode, encode
+from .codec import decode, encode, encode_id
 
 MISSING = b"\x00"  # what the index holds for a missing or null field (unique like MongoDB)
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -131,11 +131,11 @@ class _Where:
 
     def id_operator(self, op: str, arg: Any) -> str | None:
         if op == "$eq" and _scalar(arg) and not isinstance(arg, (float, bool)):
-            self.params.append(encode(arg))
+            self.params.append(encode_id(arg))
             return "id = ?"
         if op == "$in" and isinstance(arg, (list, tuple)) and all(
                 _scalar(v) and not isinstance(v, (float, bool)) for v in arg):
-            self.params.extend(encode(v) for v in arg)
+            self.params.extend(encode_id(v) for v in arg)
             return f"id IN ({','.join('?' * len(arg))})" if arg else "0"
         self.inexact()
         return None

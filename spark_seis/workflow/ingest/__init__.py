@@ -18,11 +18,14 @@ replaces a truncated one, a different copy is reported naming both files
 (:mod:`.identity`). Events are keyed on their full resource id. Malformed files
 are skipped and named in the summary; they never abort an ingest. A full disk or
 database stops it with :class:`IngestStopped` (file and cause).
+
+:func:`ingest_waveforms` works on any slice of a listing: ``spark_seis.engine.ingest_spark``
+runs it on Spark executors, one slice per task, with the same summary.
 """
 from .common import IngestStopped, IngestSummary, ingest_key
 from .discover import classify, collect_files
-from .driver import (WAVEFORM_KINDS, IngestOptions, ingest_asdf_files, ingest_metadata, ingest_paths,
-                     ingest_waveforms, stop_or_skip, waveform_tags)
+from .driver import (WAVEFORM_KINDS, IngestOptions, ingest_asdf_files, ingest_metadata,
+                     ingest_paths, ingest_waveforms, start_ingest, stop_or_skip, waveform_tags)
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
 from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
@@ -30,5 +33,5 @@ from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest
 __all__ = ["IngestOptions", "IngestStopped", "IngestSummary", "Sources", "WAVEFORM_KINDS",
            "classify", "collect_files", "ingest_asdf", "ingest_asdf_files", "ingest_cut",
            "ingest_key", "ingest_metadata", "ingest_mseed", "ingest_paths", "ingest_quakeml",
-           "ingest_sac", "ingest_semd", "ingest_stationxml", "ingest_waveforms", "stop_or_skip",
-           "waveform_tags"]
+           "ingest_sac", "ingest_semd", "ingest_stationxml", "ingest_waveforms", "start_ingest",
+           "stop_or_skip", "waveform_tags"]

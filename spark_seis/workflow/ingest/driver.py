@@ -14,7 +14,8 @@ from .common import (DEFAULT_WINDOW_MINUTES, KIND_ASDF, KIND_MSEED, KIND_QUAKEML
 from .discover import collect_files
 from .metadata import ingest_quakeml, ingest_stationxml
 from .sources import Sources
-from .waveforms import ingest_asdf, ingest_cut, ingest_mseed, ingest_sac, ingest_semd
+from .waveforms import (CandidateBatch, ingest_asdf, ingest_cut, ingest_mseed, ingest_sac,
+                        ingest_semd)
 
 
 @dataclass
@@ -29,8 +30,8 @@ class IngestOptions:
 
 
 Listing = tuple[dict[str, list[Path]], list[tuple[str, str]]]  # collect_files' answer
-Tick = Callable[[str], None]                                     # one file done (its name)
-WAVEFORM_KINDS = (KIND_MSEED, KIND_SAC, KIND_SEMD)               # read file by file (Spark: on executors)
+Tick = Callable[[str], None]  # one file done (its name)
+WAVEFORM_KINDS = (KIND_MSEED, KIND_SAC, KIND_SEMD)  # read file by file (Spark: on executors)
 
 
 def waveform_tags(options: IngestOptions) -> tuple[str, str]:
@@ -61,6 +62,21 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     caller already has it.
     """
     options = options or IngestOptions()
+    found, roots, summary, tick = start_ingest(db, paths, options, progress, listing)
+    ingest_metadata(db, found, summary, tick)
+    sources = Sources(db)
+    ingest_waveforms(db, found, summary, sources, options, roots, tick)
+    ingest_asdf_files(db, found[KIND_ASDF], summary, sources, options, tick)
+    return summary
+
+
+def start_ingest(db, paths: Iterable[str | os.PathLike], options: IngestOptions,
+                 progress: Callable[[int, int, str], None] | None,
+                 listing: Listing | None) -> tuple[dict[str, list[Path]], list[Path],
+                                                   IngestSummary, Callable[..., None]]:
+    """What the serial and the Spark ingest do before any file: check the tags, list
+    the files (unusable ones go in the summary), make sure of the identity index, and
+    a ``tick(label, n=1)`` that reports progress over the whole listing."""
     waveform_tags(options)
     paths = list(paths)
     roots = [Path(p).absolute() for p in paths]
@@ -72,17 +88,13 @@ def ingest_paths(db, paths: Iterable[str | os.PathLike], options: IngestOptions 
     total = sum(len(v) for v in found.values())
     done = 0
 
-    def tick(label: str) -> None:
+    def tick(label: str, n: int = 1) -> None:
         nonlocal done
-        done += 1
+        done += n
         if progress:
             progress(done, total, label)
 
-    ingest_metadata(db, found, summary, tick)
-    sources = Sources(db)
-    ingest_waveforms(db, found, summary, sources, options, roots, tick)
-    ingest_asdf_files(db, found[KIND_ASDF], summary, sources, options, tick)
-    return summary
+    return found, roots, summary, tick
 
 
 def ingest_metadata(db, found: dict[str, list[Path]], summary: IngestSummary, tick: Tick) -> None:
@@ -102,6 +114,7 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
     """MiniSEED, SAC and SPECFEM files, each on its own (any slice of a listing:
     the Spark ingest calls this on the executors with their share of the files)."""
     observed, synthetic = waveform_tags(options)
+    batch = CandidateBatch(db, summary, "MiniSEED")
     for kind, handler in ((KIND_MSEED, ingest_mseed), (KIND_SAC, ingest_sac)):
         for path in found.get(kind, ()):
             try:
@@ -109,6 +122,10 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
                     ingest_cut(db, path, summary, sources, cut=options.cut, data_tag=observed,
                                event=options.event,
                                fmt="MSEED" if kind == KIND_MSEED else "SAC")
+                elif kind == KIND_MSEED:
+                    ingest_mseed(db, path, summary, sources, data_tag=observed,
+                                 event=options.event, window_minutes=options.window_minutes,
+                                 batch=batch)
                 else:
                     handler(db, path, summary, sources, data_tag=observed,
                             event=options.event, window_minutes=options.window_minutes)
@@ -116,6 +133,10 @@ def ingest_waveforms(db, found: dict[str, list[Path]], summary: IngestSummary, s
             except Exception as exc:  # noqa: BLE001
                 stop_or_skip(summary, path, exc)
             tick(path.name)
+        try:
+            batch.flush()
+        except Exception as exc:  # noqa: BLE001
+            stop_or_skip(summary, "MiniSEED files", exc)
     if found.get(KIND_SEMD):
         try:
             ingest_semd(db, found[KIND_SEMD], summary, sources, data_tag=synthetic,

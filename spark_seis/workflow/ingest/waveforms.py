@@ -74,10 +74,51 @@ def _check_codes(net: str, sta: str, loc: str, chan: str) -> None:
     check_seed_code("channel", chan)
 
 
+class CandidateBatch:
+    """Traces of consecutive files stored together: one write transaction per batch
+    instead of per file (writers of a shared store wait for each other's commits).
+
+    A trace whose key is already pending flushes the batch first, so a second copy
+    is compared with the stored first one exactly as when files are stored one by one.
+    """
+
+    def __init__(self, db, summary: IngestSummary, what: str, size: int = 500) -> None:
+        self.db, self.summary, self.what, self.size = db, summary, what, size
+        self.cands: list[Candidate] = []
+        self.keys: set[str] = set()
+        self.labels: list[str] = []
+
+    def add(self, cands: Sequence[Candidate], label: str) -> None:
+        if any(c.key in self.keys for c in cands):
+            try:
+                self.flush()
+            except StoringError as exc:  # this file was not stored either: name it too
+                exc.what = f"{exc.what} and {label}"
+                raise
+        self.cands.extend(cands)
+        self.keys.update(c.key for c in cands)
+        self.labels.append(label)
+        if len(self.cands) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        cands, labels = self.cands, self.labels
+        self.cands, self.keys, self.labels = [], set(), []
+        if not cands:
+            return
+        try:
+            store_candidates(self.db, cands, self.summary)
+        except Exception as exc:  # noqa: BLE001 - name what was being stored, then re-raise
+            raise StoringError(f"{len(labels)} {self.what} file(s) ({labels[0]}"
+                               f"{', ...' if len(labels) > 1 else ''})") from exc
+
+
 def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
                  data_tag: str = OBSERVED, event: str | None = None,
-                 window_minutes: float = DEFAULT_WINDOW_MINUTES) -> None:
-    """Copy into the storage root, index each run of records, store each by identity."""
+                 window_minutes: float = DEFAULT_WINDOW_MINUTES,
+                 batch: CandidateBatch | None = None) -> None:
+    """Copy into the storage root, index each run of records, store each by identity
+    (at once, or with ``batch`` together with the traces of the next files)."""
     from obspy import read
 
     from spark_seis.db.ingest import scan_mseed
@@ -147,7 +188,10 @@ def ingest_mseed(db, path: str | os.PathLike, summary: IngestSummary, sources: S
                     "ingest_key": key, "sample_sha1": sample_digest(data),
                     "file_sha1": digest, "ingest_file": str(path.absolute())})
         cands.append(Candidate(doc, data, f"{path} [{seed_id}]"))
-    store_candidates(db, cands, summary)
+    if batch is None:
+        store_candidates(db, cands, summary)
+    else:
+        batch.add(cands, str(path))
 
 
 def _stored_from_same_file(db, key: str, digest: str) -> bool:
@@ -292,6 +336,9 @@ def ingest_sac(db, path: str | os.PathLike, summary: IngestSummary, sources: Sou
                               str(path))
 
 
+SEMD_PENDING_SAMPLES = 5_000_000  # ~40 MB of float64 read before it is stored
+
+
 def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sources, *,
                 data_tag: str, event: str | None = None, roots: Sequence[Path] = (),
                 progress: Callable[[str], None] | None = None) -> None:
@@ -308,6 +355,19 @@ def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sour
     from spark_seis.io.specfem import read_semd
 
     by_source: dict[Any, tuple[dict, list]] = {}
+    pending = 0  # samples read and not yet stored: memory stays bounded, whatever the folder
+
+    def store_pending() -> None:
+        for src, items in by_source.values():
+            labels = sorted({label for _tr, label in items})
+            try:
+                failed = _save_traces(db, items, src, data_tag, summary)
+            except Exception as exc:  # noqa: BLE001 - name what was being stored, then re-raise
+                raise StoringError(f"{len(labels)} SPECFEM file(s) of event {_event_name(src)} "
+                                   f"({labels[0]}{', ...' if len(labels) > 1 else ''})") from exc
+            summary.files[KIND_SEMD] += len(set(labels) - failed)
+        by_source.clear()
+
     for path in paths:
         if progress:
             progress(str(path))
@@ -327,14 +387,11 @@ def ingest_semd(db, paths: Sequence[Path], summary: IngestSummary, sources: Sour
             summary.skip(path, f"not a SPECFEM two-column trace: {_reason(exc)}")
             continue
         by_source.setdefault(src["_id"], (src, []))[1].extend((tr, str(path)) for tr in st)
-    for src, items in by_source.values():
-        labels = sorted({label for _tr, label in items})
-        try:
-            failed = _save_traces(db, items, src, data_tag, summary)
-        except Exception as exc:  # noqa: BLE001 - name what was being stored, then re-raise
-            raise StoringError(f"{len(labels)} SPECFEM file(s) of event {_event_name(src)} "
-                               f"({labels[0]}{', ...' if len(labels) > 1 else ''})") from exc
-        summary.files[KIND_SEMD] += len(set(labels) - failed)
+        pending += sum(tr.stats.npts for tr in st)
+        if pending >= SEMD_PENDING_SAMPLES:
+            store_pending()
+            pending = 0
+    store_pending()
 
 
 def ingest_asdf(db, path: str | os.PathLike, summary: IngestSummary, sources: Sources, *,
