@@ -1,6 +1,7 @@
 """Which event a waveform belongs to."""
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +21,17 @@ class Sources:
             for name in {d.get("event_id"), _short(d.get("resource_id"))} - {None, ""}:
                 self._names.setdefault(str(name), []).append(d)
         self._folder_answers: dict[tuple, tuple[dict | None, str]] = {}
+        # by origin time, so a trace finds its event by bisection, not by a scan of the
+        # catalog (once per trace: a million traces x thousands of events otherwise)
+        timed = sorted(((float(d["time"]), i) for i, d in enumerate(self.docs)
+                        if d.get("time") is not None))
+        self._times = [t for t, _ in timed]
+        self._by_time = [self.docs[i] for _, i in timed]
+
+    def _timed_between(self, lo: float, hi: float) -> list[dict]:
+        """Sources with lo <= origin time <= hi, by time."""
+        return self._by_time[bisect.bisect_left(self._times, lo):
+                             bisect.bisect_right(self._times, hi)]
 
     def by_event(self, event: str) -> dict | None:
         from bson import ObjectId
@@ -34,7 +46,7 @@ class Sources:
     def associate(self, start: float, end: float, window_minutes: float) -> tuple[dict | None, str]:
         """The one source whose origin time is within [start - window, end]."""
         lo = start - 60.0 * window_minutes
-        hits = [d for d in self.docs if d.get("time") is not None and lo <= float(d["time"]) <= end]
+        hits = self._timed_between(lo, end)
         if len(hits) == 1:
             return hits[0], ""
         if not hits:
@@ -46,9 +58,7 @@ class Sources:
 
     def within(self, start: float, end: float) -> list[dict]:
         """Every source whose origin time lies in [start, end], by time."""
-        hits = [d for d in self.docs if d.get("time") is not None
-                and start <= float(d["time"]) <= end]
-        return sorted(hits, key=lambda d: float(d["time"]))
+        return self._timed_between(start, end)
 
     def for_synthetics(self, path: Path, roots: Sequence[Path] = ()) -> tuple[dict | None, str]:
         """The event a synthetic's path names, else the only event; or None and why.
