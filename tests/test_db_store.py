@@ -238,3 +238,45 @@ def test_failed_first_batch_of_a_new_collection_is_redone_in_a_new_transaction(t
     assert [e["index"] for e in info.value.details["writeErrors"]] == [2]
     assert [d["_id"] for d in db["other"].find({})] == [5, 6]
     assert sorted(db.list_collection_names()) == ["fresh", "other"]
+
+
+def _write_batches(coll, batches: int = 20, per: int = 500) -> None:
+    for k in range(batches):
+        coll.bulk_write([ReplaceOne({"_id": f"{k}-{i}"}, {"pad": "x" * 500, "k": k}, upsert=True)
+                         for i in range(per)])
+
+
+def test_wal_is_copied_into_the_store_by_a_background_checkpoint(tmp_path, monkeypatch):
+    """Writers do not checkpoint in their commit (it halved bulk upserts at 1M
+    documents): a thread does, beside them, once the WAL passes a threshold."""
+    from spark_seis.db import wal_checkpoint
+
+    monkeypatch.setattr(wal_checkpoint, "BACKGROUND_AT_BYTES", 256 * 1024)
+    coll = get_client(path=tmp_path / "store")["t"]["c"]
+    coll.insert_one({"_id": "first"})
+    store_file = tmp_path / "store" / "t.sqlite3"
+    before = store_file.stat().st_size
+    _write_batches(coll)
+    wal_checkpoint.checkpointer(store_file, 1.0).wait(60)
+    # the writer's connection is still open: only the background thread wrote the file
+    assert store_file.stat().st_size > before + 2_000_000
+    assert coll.count_documents({}) == 10_001 and coll.find_one({"_id": "19-499"})["k"] == 19
+
+
+def test_process_ending_during_background_checkpoints_keeps_every_commit(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pymongo import ReplaceOne\n"
+        "from spark_seis.db import wal_checkpoint; from spark_seis.db.client import get_client\n"
+        "wal_checkpoint.BACKGROUND_AT_BYTES = 64 * 1024\n"
+        "coll = get_client(path=sys.argv[1])['t']['c']\n"
+        "for k in range(30):\n"
+        "    coll.bulk_write([ReplaceOne({'_id': f'{k}-{i}'}, {'pad': 'x' * 500}, upsert=True)"
+        " for i in range(500)])\n")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "store")], check=True,
+                   timeout=600)
+    with sqlite3.connect(tmp_path / "store" / "t.sqlite3") as con:
+        assert con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    assert get_client(path=tmp_path / "store")["t"]["c"].count_documents({}) == 15_000

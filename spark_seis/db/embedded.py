@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .retry import DatabaseUnavailableError
+from .wal_checkpoint import checkpointer
 from .store.codec import decode
 from .store.collection import Collection
 
@@ -34,8 +35,9 @@ CACHE_KIB = 64 * 1024
 # three indexes (~1.5 pages per document at 1M documents); checkpointing the WAL
 # after every such batch (SQLite's default: 1,000 pages) wrote those pages to the
 # database file again and again and halved bulk upserts (bench/bench_store.py).
-# Checkpoint every ~200 MB of WAL instead, and cut the file back to 64 MB after.
-WAL_CHECKPOINT_PAGES = 50_000
+# A thread checkpoints from ~200 MB of WAL (wal_checkpoint.py); the writer itself
+# only beyond ~1 GB (that thread behind); the file is cut back to 64 MB after.
+WAL_CHECKPOINT_PAGES = 250_000
 WAL_KEEP_BYTES = 64 * 2 ** 20
 _CHECKED: set[str] = set()  # files this process has quick_check-ed
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -156,6 +158,7 @@ class StoreFile:
                 self._begin(con, table)
                 yield con
                 con.execute("COMMIT")
+                checkpointer(self.file, BUSY_TIMEOUT_S).after_commit()
             except BaseException as exc:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
