@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import obspy
 import pyasdf
 
 from conftest import NZ_DATA
+from project_support import ingested_project, scaled_semd
 from pyatoa_support import run_pyatoa
-from spark_seis.cli import main as cli
-from spark_seis.cli.init_cmd import init_project
 from spark_seis.cli.run import run_job
 from spark_seis.db.client import get_database
 from spark_seis.engine.output_docs import WINDOWS
@@ -25,18 +23,6 @@ from spark_seis.workflow.job_config import JobConfig
 
 EVENT = "2018p130600"
 SEMD32 = NZ_DATA.parent / "specfem_float32_BFZ"  # SPECFEM's single-precision time column
-
-
-def _next_model(src: Path, dst: Path, factor: float, shift: int) -> Path:
-    """SPECFEM-format .semd copies with scaled, shifted amplitudes (step 1's synthetics),
-    so that picking anew would not simply reproduce step 0's windows."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.glob("*.semd")):
-        lines = f.read_text().splitlines()
-        amps = np.roll(np.array([float(line.split()[1]) for line in lines]), shift) * factor
-        dst.joinpath(f.name).write_text("".join(
-            f"{line.split()[0]:>17} {np.float32(a):17.8E}\n" for line, a in zip(lines, amps)))
-    return dst
 
 
 def _set_evaluation(job_path: Path, iteration: int, step: int) -> None:
@@ -53,15 +39,8 @@ def _indices(windows: dict[str, list[dict]]) -> dict[str, list[list[int]]]:
 
 def test_fixed_windows_read_from_a_pyatoa_event_file_when_the_database_has_none(
         spark, tmp_path):
-    project = tmp_path / "proj"
-    init_project(project)
-    job_path = project / "conf" / "job.yaml"
-    assert cli.main(["ingest", "-c", str(job_path), "--no-progress",
-                     str(NZ_DATA / "test_catalog_2018p130600.xml"),
-                     str(NZ_DATA / "test_dataless_NZ_BFZ.xml"), str(NZ_DATA / "mseed")]) == 0
-    step1 = _next_model(SEMD32, tmp_path / "s01", 1.15, 24)
-    assert cli.main(["ingest", "-c", str(job_path), "--no-progress", "--event", EVENT,
-                     "--tag", "synthetic_i01s01", str(step1)]) == 0
+    step1 = scaled_semd(SEMD32, tmp_path / "s01", 1.15, 24)
+    job_path = ingested_project(tmp_path, step1, "synthetic_i01s01")
     _set_evaluation(job_path, 1, 1)
     job = JobConfig.load(job_path)
 

@@ -14,6 +14,7 @@ import pytest
 from obspy import Stream, Trace, UTCDateTime
 
 from conftest import NZ_DATA
+from project_support import ingested_project, scaled_semd
 from pyatoa_support import run_pyatoa
 from spark_seis.cli import main as cli
 from spark_seis.cli.init_cmd import init_project
@@ -36,18 +37,6 @@ def _read_npz_stream(path: Path) -> Stream:
                 "network": net, "station": sta, "location": loc, "channel": cha,
                 "delta": m["delta"], "starttime": UTCDateTime(m["starttime"])}))
     return Stream(traces)
-
-
-def _project(tmp_path: Path, synthetics: Path, tag: str = "synthetic_i01s00") -> Path:
-    project = tmp_path / "proj"
-    init_project(project)
-    job = project / "conf" / "job.yaml"
-    assert cli.main(["ingest", "-c", str(job), "--no-progress",
-                     str(NZ_DATA / "test_catalog_2018p130600.xml"),
-                     str(NZ_DATA / "test_dataless_NZ_BFZ.xml"), str(NZ_DATA / "mseed")]) == 0
-    assert cli.main(["ingest", "-c", str(job), "--no-progress", "--event", EVENT,
-                     "--tag", tag, str(synthetics)]) == 0
-    return job
 
 
 def test_semd_float32_time_column_job_equals_pyatoa_reader(inversion, tmp_path):
@@ -280,17 +269,6 @@ def test_spark_seis_reads_and_remeasures_files_written_by_pyatoa(pyatoa_written,
 # --------------------------------------------------------------------------------------
 # An inversion through `spark-seis run`: i01/s00 -> i01/s01 (fixed windows) -> i02/s00
 # --------------------------------------------------------------------------------------
-def _scaled_semd(src: Path, dst: Path, factor: float, shift: int) -> Path:
-    """SPECFEM-format copies with new amplitudes (the next model's synthetics)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.glob("*.semd")):
-        lines = f.read_text().splitlines()
-        amps = np.roll(np.array([float(line.split()[1]) for line in lines]), shift) * factor
-        dst.joinpath(f.name).write_text("".join(
-            f"{line.split()[0]:>17} {np.float32(a):17.8E}\n" for line, a in zip(lines, amps)))
-    return dst
-
-
 @pytest.fixture(scope="module")
 def inversion(spark, tmp_path_factory):
     """`spark-seis run` (fix_windows ITER; plain runs, no --resume: a run of one
@@ -300,9 +278,9 @@ def inversion(spark, tmp_path_factory):
 
     tmp_path = tmp_path_factory.mktemp("inversion")
     models = {"synthetic_i01s00": SEMD32,
-              "synthetic_i01s01": _scaled_semd(SEMD32, tmp_path / "s01", 1.15, 24),
-              "synthetic_i02s00": _scaled_semd(SEMD32, tmp_path / "i02", 0.9, -16)}
-    job_path = _project(tmp_path, SEMD32)
+              "synthetic_i01s01": scaled_semd(SEMD32, tmp_path / "s01", 1.15, 24),
+              "synthetic_i02s00": scaled_semd(SEMD32, tmp_path / "i02", 0.9, -16)}
+    job_path = ingested_project(tmp_path, SEMD32)
     for tag in ("synthetic_i01s01", "synthetic_i02s00"):
         assert cli.main(["ingest", "-c", str(job_path), "--no-progress", "--event", EVENT,
                          "--tag", tag, str(models[tag])]) == 0

@@ -7,21 +7,14 @@ import sys
 from pathlib import Path
 
 from conftest import NZ_DATA
-from spark_seis.cli import main as cli
-from spark_seis.cli.init_cmd import init_project
+from project_support import ingested_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_spark_submit_runs_the_misfit_job(tmp_path, capsys):
-    project = tmp_path / "proj"
-    init_project(project)
-    job = project / "conf" / "job.yaml"
-    assert cli.main(["ingest", "-c", str(job), "--no-progress",
-                     str(NZ_DATA / "test_catalog_2018p130600.xml"),
-                     str(NZ_DATA / "test_dataless_NZ_BFZ.xml"), str(NZ_DATA / "mseed")]) == 0
-    assert cli.main(["ingest", "-c", str(job), "--no-progress", "--event", "2018p130600",
-                     "--tag", "synthetic_i01s00", str(NZ_DATA / "synthetics_BFZ")]) == 0
+    job = ingested_project(tmp_path, NZ_DATA / "synthetics_BFZ")
+    project = job.parents[1]
     capsys.readouterr()
     submit = Path(sys.executable).with_name("spark-submit")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
