@@ -9,7 +9,6 @@ page one short statement: no cursor stays open between pages.
 """
 from __future__ import annotations
 
-import copy
 import sqlite3
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
@@ -534,14 +533,13 @@ class Collection:
         (nothing written, a new transaction open) when a unique index refuses a row:
         the caller then runs the operations one by one to report which.
         """
-        rows, keys = [], []
+        rows = []
         for op in ops:
             _id, doc = op._filter["_id"], op._doc
             if not doc or next(iter(doc)) != "_id" or doc["_id"] != _id:
                 doc = {"_id": _id, **{k: v for k, v in doc.items() if k != "_id"}}
             text = encode(doc)
-            keys.append(encode_id(_id))
-            rows.append((keys[-1], text, checksum(text)))
+            rows.append((encode_id(_id), text, checksum(text)))
         try:  # first write of its transaction: a failure rolls back only this batch
             con.executemany(f"INSERT INTO {self._table} (id, doc, crc) VALUES (?, ?, ?)", rows)
             res["upserted"] = [{"index": i, "_id": op._filter["_id"]} for i, op in enumerate(ops)]
@@ -549,6 +547,7 @@ class Collection:
             return True
         except sqlite3.IntegrityError:  # an _id exists (or a unique index refused): redo
             self._store.restart(con, self.name)
+        keys = [row[0] for row in rows]
         stored: dict[str, str] = {}  # key -> text now in the store
         for start in range(0, len(keys), 500):
             part = keys[start:start + 500]
@@ -561,13 +560,13 @@ class Collection:
         except sqlite3.IntegrityError:
             self._store.restart(con, self.name)
             return False
-        for i, (op, key, row) in enumerate(zip(ops, keys, rows)):
+        for i, (op, (key, text, _crc)) in enumerate(zip(ops, rows)):
             if key in stored:
                 res["nMatched"] += 1
-                res["nModified"] += stored[key] != row[1]
+                res["nModified"] += stored[key] != text
             else:
                 res["upserted"].append({"index": i, "_id": op._filter["_id"]})
-            stored[key] = row[1]
+            stored[key] = text
         res["nUpserted"] = len(res["upserted"])
         return True
 
